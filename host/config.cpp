@@ -1,0 +1,234 @@
+#include "config.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+
+namespace portico {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr std::string_view builtin_config = R"({
+  "log_level": "info",
+  "gateway": { "listen": "127.0.0.1:8088", "path": "/ws", "threads": 1 },
+  "plugins": {
+    "dice": { "endpoint": "tcp://127.0.0.1:5556", "workers": 2 }
+  }
+})";
+
+// Thrown inside the parser only; parse_config turns it into an Error.
+struct ConfigProblem {
+    std::string key;
+    std::string problem;
+};
+
+[[noreturn]] void fail(const std::string& key, const std::string& problem) {
+    throw ConfigProblem{key, problem};
+}
+
+std::string join_key(const std::string& parent, const std::string& key) {
+    return parent.empty() ? key : parent + "." + key;
+}
+
+void refuse_unknown_keys(const json& object, const std::string& where,
+                         std::initializer_list<std::string_view> known) {
+    for (const auto& item : object.items()) {
+        bool found = false;
+        for (auto k : known) found = found || item.key() == k;
+        if (!found) fail(join_key(where, item.key()), "unknown key");
+    }
+}
+
+const json& require_object(const json& value, const std::string& key) {
+    if (!value.is_object()) fail(key, "must be an object");
+    return value;
+}
+
+std::string get_string(const json& object, const std::string& parent, const char* key,
+                       const std::string& fallback, bool required = false) {
+    auto it = object.find(key);
+    if (it == object.end()) {
+        if (required) fail(join_key(parent, key), "is required");
+        return fallback;
+    }
+    if (!it->is_string() || it->get_ref<const std::string&>().empty())
+        fail(join_key(parent, key), "must be a non-empty string");
+    return it->get<std::string>();
+}
+
+std::uint64_t get_unsigned(const json& object, const std::string& parent, const char* key,
+                           std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
+    auto it = object.find(key);
+    if (it == object.end()) return fallback;
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() < min || it->get<std::uint64_t>() > max)
+        fail(join_key(parent, key),
+             "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return it->get<std::uint64_t>();
+}
+
+std::string resolve_path(const std::string& path, const std::string& base_dir) {
+    fs::path p(path);
+    if (p.is_relative() && !base_dir.empty()) p = fs::path(base_dir) / p;
+    return p.lexically_normal().string();
+}
+
+void parse_listen(const std::string& text, GatewayConfig& gateway) {
+    const std::string key = "gateway.listen";
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon + 1 == text.size())
+        fail(key, "must be ADDRESS:PORT, e.g. 127.0.0.1:8088, got \"" + text + "\"");
+    std::string host = text.substr(0, colon);
+    const std::string port = text.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    if (ec) fail(key, "\"" + host + "\" is not an IP address");
+    if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+        std::stoul(port) > 65535)
+        fail(key, "port \"" + port + "\" must be a number from 0 to 65535");
+    gateway.address = host;
+    gateway.port = static_cast<std::uint16_t>(std::stoul(port));
+}
+
+GatewayConfig parse_gateway(const json& value) {
+    const std::string where = "gateway";
+    require_object(value, where);
+    refuse_unknown_keys(value, where,
+                        {"listen", "path", "threads", "max_message_bytes",
+                         "max_inflight_per_client", "max_outbound_bytes"});
+    GatewayConfig gateway;
+    parse_listen(get_string(value, where, "listen", "127.0.0.1:8088"), gateway);
+    gateway.path = get_string(value, where, "path", gateway.path);
+    if (gateway.path.front() != '/') fail("gateway.path", "must start with '/'");
+    gateway.threads = static_cast<unsigned>(get_unsigned(value, where, "threads", gateway.threads, 1, 64));
+    gateway.max_message_bytes = get_unsigned(value, where, "max_message_bytes",
+                                             gateway.max_message_bytes, 16, 64 * 1024 * 1024);
+    gateway.max_inflight_per_client = static_cast<unsigned>(get_unsigned(
+        value, where, "max_inflight_per_client", gateway.max_inflight_per_client, 1, 65536));
+    gateway.max_outbound_bytes = get_unsigned(value, where, "max_outbound_bytes",
+                                              gateway.max_outbound_bytes, 1024, 1ull << 32);
+    return gateway;
+}
+
+std::string normalise_endpoint(std::string endpoint, const std::string& key) {
+    const bool tcp = endpoint.rfind("tcp://", 0) == 0;
+    const bool ipc = endpoint.rfind("ipc://", 0) == 0;
+    if (!tcp && !ipc) fail(key, "must be a tcp:// or ipc:// zmq address, got \"" + endpoint + "\"");
+    // zmq spells "any free port" as '*'; accept the socket convention ':0' too.
+    if (tcp && endpoint.size() > 2 && endpoint.compare(endpoint.size() - 2, 2, ":0") == 0)
+        endpoint.replace(endpoint.size() - 1, 1, "*");
+    return endpoint;
+}
+
+PluginConfig parse_plugin(const std::string& name, const json& value, const std::string& plugin_dir,
+                          const std::string& base_dir) {
+    const std::string where = "plugins." + name;
+    if (!is_valid_plugin_name(name))
+        fail(where, "a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'");
+    require_object(value, where);
+    refuse_unknown_keys(value, where,
+                        {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings"});
+    PluginConfig plugin;
+    plugin.name = name;
+    const std::string library = get_string(value, where, "library", "");
+    plugin.library = library.empty() ? resolve_path(name + ".so", plugin_dir) : resolve_path(library, base_dir);
+    plugin.endpoint = normalise_endpoint(get_string(value, where, "endpoint", "", true), where + ".endpoint");
+    plugin.workers = static_cast<unsigned>(get_unsigned(value, where, "workers", plugin.workers, 1, 256));
+    plugin.timeout = std::chrono::milliseconds(
+        get_unsigned(value, where, "timeout_ms", static_cast<std::uint64_t>(plugin.timeout.count()), 1,
+                     3'600'000));
+    plugin.max_request_bytes =
+        get_unsigned(value, where, "max_request_bytes", plugin.max_request_bytes, 16, 64 * 1024 * 1024);
+    if (auto it = value.find("settings"); it != value.end()) {
+        if (!it->is_object()) fail(where + ".settings", "must be an object");
+        plugin.settings_json = it->dump();
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(plugin.library, ec))
+        fail(where + (library.empty() ? "" : ".library"),
+             "plugin file \"" + plugin.library + "\" does not exist or is not a file");
+    return plugin;
+}
+
+Config parse_document(const json& root, const std::string& base_dir, const ConfigDefaults& defaults) {
+    require_object(root, "(top level)");
+    refuse_unknown_keys(root, "", {"log_level", "plugin_dir", "gateway", "plugins"});
+    Config config;
+    const std::string level = get_string(root, "", "log_level", "info");
+    const auto parsed_level = parse_log_level(level);
+    if (!parsed_level) fail("log_level", "must be one of debug, info, warn, error, off");
+    config.log_level = *parsed_level;
+
+    const std::string dir = get_string(root, "", "plugin_dir", "");
+    config.plugin_dir = dir.empty() ? defaults.plugin_dir : resolve_path(dir, base_dir);
+
+    config.gateway = parse_gateway(root.contains("gateway") ? root.at("gateway") : json::object());
+
+    auto plugins = root.find("plugins");
+    if (plugins == root.end()) fail("plugins", "is required: name at least one plugin");
+    require_object(*plugins, "plugins");
+    if (plugins->empty()) fail("plugins", "is empty: name at least one plugin");
+    for (const auto& item : plugins->items())
+        config.plugins.push_back(parse_plugin(item.key(), item.value(), config.plugin_dir, base_dir));
+    return config;
+}
+
+}  // namespace
+
+bool is_valid_plugin_name(std::string_view name) {
+    if (name.empty() || name.size() > 32) return false;
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+    return true;
+}
+
+Expected<Config> parse_config(std::string_view text, const std::string& source, const std::string& base_dir,
+                              const ConfigDefaults& defaults) {
+    json root;
+    try {
+        root = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // nlohmann's message names the byte offset; drop its "[json.exception…]" prefix.
+        std::string what = e.what();
+        if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+        return Error{"invalid_config", source + ": invalid JSON: " + what};
+    }
+    try {
+        Config config = parse_document(root, base_dir, defaults);
+        config.source = source;
+        return config;
+    } catch (const ConfigProblem& p) {
+        return Error{"invalid_config", source + ": " + p.key + ": " + p.problem};
+    }
+}
+
+Expected<Config> load_config_file(const std::string& path, const ConfigDefaults& defaults) {
+    constexpr std::uintmax_t max_config_bytes = 1024 * 1024;
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (ec) return Error{"invalid_config", path + ": cannot read the config file: " + ec.message()};
+    if (size > max_config_bytes)
+        return Error{"invalid_config", path + ": config file is larger than 1 MiB"};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{"invalid_config", path + ": cannot read the config file"};
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return Error{"invalid_config", path + ": error while reading the config file"};
+    const std::string base_dir = fs::path(path).parent_path().string();
+    return parse_config(text.str(), path, base_dir.empty() ? "." : base_dir, defaults);
+}
+
+std::string_view default_config_text() { return builtin_config; }
+
+Expected<Config> default_config(const ConfigDefaults& defaults) {
+    return parse_config(builtin_config, "<built-in default config>", "", defaults);
+}
+
+}  // namespace portico

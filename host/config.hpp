@@ -1,0 +1,65 @@
+#pragma once
+// The host's configuration: what to load, where to listen, which limits hold.
+// Parsed and fully validated once, at start-up; every problem is reported as
+// "<file>: <key>: <problem>" so the user can find it.
+#include "error.hpp"
+#include "logger.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico {
+
+struct GatewayConfig {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8088;  // 0: any free port (printed at start-up)
+    std::string path = "/ws";
+    unsigned threads = 1;
+    std::size_t max_message_bytes = 64 * 1024;      // larger frames: close 1009
+    unsigned max_inflight_per_client = 64;          // then reading pauses
+    std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // then close 1008
+};
+
+struct PluginConfig {
+    std::string name;      // routing prefix, [a-z0-9_-]{1,32}
+    std::string library;   // resolved path of the .so
+    std::string endpoint;  // zmq address the plugin's REP endpoint binds
+    unsigned workers = 2;
+    std::chrono::milliseconds timeout{10'000};
+    std::size_t max_request_bytes = 1024 * 1024;
+    std::string settings_json = "{}";  // handed to the plugin as text
+};
+
+struct Config {
+    std::string source;  // the file it came from, for messages
+    LogLevel log_level = LogLevel::info;
+    std::string plugin_dir;
+    GatewayConfig gateway;
+    std::vector<PluginConfig> plugins;
+};
+
+// What the config cannot know by itself: where the executable's plugins are.
+struct ConfigDefaults {
+    std::string plugin_dir;
+};
+
+// Parses config text. `source` names it in messages; relative paths in it are
+// resolved against `base_dir`.
+Expected<Config> parse_config(std::string_view text, const std::string& source,
+                              const std::string& base_dir, const ConfigDefaults& defaults);
+
+// Reads and parses a config file.
+Expected<Config> load_config_file(const std::string& path, const ConfigDefaults& defaults);
+
+// The built-in default: the dice plugin on tcp://127.0.0.1:5556 and the
+// gateway on ws://127.0.0.1:8088/ws.
+Expected<Config> default_config(const ConfigDefaults& defaults);
+std::string_view default_config_text();
+
+bool is_valid_plugin_name(std::string_view name);
+
+}  // namespace portico

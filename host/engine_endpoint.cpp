@@ -1,0 +1,253 @@
+#include "engine_endpoint.hpp"
+
+#include "wire.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <atomic>
+#include <deque>
+
+namespace portico {
+namespace {
+
+constexpr std::string_view ready_signal = "READY";
+constexpr std::string_view stop_signal = "STOP";
+
+// A unique suffix for inproc names, so endpoints never collide (also when a
+// plugin is served twice during a reload).
+std::string unique_suffix() {
+    static std::atomic<unsigned> counter{0};
+    return std::to_string(counter.fetch_add(1) + 1);
+}
+
+// Receives one whole multipart message into `frames`; returns the number of
+// frames, or 0 when it has more than frames.size() (all of it is consumed).
+template <std::size_t N>
+std::size_t receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frames) {
+    std::size_t count = 0;
+    bool overflow = false;
+    while (true) {
+        zmq::message_t part;
+        if (!socket.recv(part, zmq::recv_flags::none)) continue;
+        const bool more = part.more();
+        if (count < N) frames[count++] = std::move(part);
+        else overflow = true;
+        if (!more) break;
+    }
+    return overflow ? 0 : count;
+}
+
+void send_frames(zmq::socket_t& socket, zmq::message_t* frames, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+        socket.send(frames[i], i + 1 < count ? zmq::send_flags::sndmore : zmq::send_flags::none);
+}
+
+void send_text(zmq::socket_t& socket, std::string_view text, bool more) {
+    socket.send(zmq::buffer(text), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+}
+
+bool is_ascii(const std::string& text) {
+    for (unsigned char c : text)
+        if (c >= 0x80) return false;
+    return true;
+}
+
+// WebSocket text frames must be UTF-8: invalid sequences become U+FFFD.
+std::string valid_utf8(const std::string& text) {
+    if (is_ascii(text)) return text;
+    using nlohmann::json;
+    return json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+
+// Checks what a plugin returned before it reaches any client.
+Reply checked(Reply reply) {
+    switch (reply.kind()) {
+        case Reply::Kind::json:
+            if (!nlohmann::json::accept(reply.body()))
+                return Reply::error("bad_result", "the engine returned a result that is not valid JSON");
+            return reply;
+        case Reply::Kind::text:
+            return is_ascii(reply.body()) ? std::move(reply) : Reply::text(valid_utf8(reply.body()));
+        case Reply::Kind::error:
+            if (reply.code().empty() || !is_ascii(reply.code()) || !is_ascii(reply.body()))
+                return Reply::error(reply.code().empty() || !is_ascii(reply.code()) ? "engine_error" : reply.code(),
+                                    valid_utf8(reply.body()));
+            return reply;
+    }
+    return reply;
+}
+
+}  // namespace
+
+EngineEndpoint::EngineEndpoint(zmq::context_t& context, PluginConfig config,
+                               std::shared_ptr<LoadedPlugin> plugin, Logger& log)
+    : context_(context), config_(std::move(config)), plugin_(std::move(plugin)), log_(log) {}
+
+EngineEndpoint::~EngineEndpoint() { stop(); }
+
+Expected<bool> EngineEndpoint::start() {
+    const std::string suffix = unique_suffix();
+    inproc_endpoint_ = "inproc://portico/endpoint/" + config_.name + "/" + suffix;
+    backend_endpoint_ = "inproc://portico/workers/" + config_.name + "/" + suffix;
+    control_endpoint_ = "inproc://portico/control/" + config_.name + "/" + suffix;
+    try {
+        frontend_ = zmq::socket_t(context_, zmq::socket_type::router);
+        frontend_.set(zmq::sockopt::linger, 0);
+        // A peer that sends more than this is disconnected by zmq itself.
+        frontend_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.max_request_bytes + 1024));
+        frontend_.set(zmq::sockopt::rcvhwm, 100000);
+        frontend_.set(zmq::sockopt::sndhwm, 100000);
+        try {
+            frontend_.bind(config_.endpoint);
+        } catch (const zmq::error_t& e) {
+            frontend_.close();
+            return Error{"bind_failed", "plugins." + config_.name + ".endpoint: cannot bind " +
+                                            config_.endpoint + ": " + e.what()};
+        }
+        bound_endpoint_ = frontend_.get(zmq::sockopt::last_endpoint);
+        frontend_.bind(inproc_endpoint_);
+
+        backend_ = zmq::socket_t(context_, zmq::socket_type::router);
+        backend_.set(zmq::sockopt::linger, 0);
+        backend_.bind(backend_endpoint_);
+
+        control_receiver_ = zmq::socket_t(context_, zmq::socket_type::pair);
+        control_receiver_.set(zmq::sockopt::linger, 0);
+        control_receiver_.bind(control_endpoint_);
+        control_sender_ = zmq::socket_t(context_, zmq::socket_type::pair);
+        control_sender_.set(zmq::sockopt::linger, 0);
+        control_sender_.connect(control_endpoint_);
+    } catch (const zmq::error_t& e) {
+        return Error{"bind_failed", "plugin " + config_.name + ": cannot set up its endpoint: " + e.what()};
+    }
+
+    started_ = true;
+    for (unsigned i = 0; i < config_.workers; ++i) workers_.emplace_back([this, i] { run_worker(i); });
+    broker_ = std::thread([this] { run_broker(); });
+    return true;
+}
+
+void EngineEndpoint::stop() {
+    if (!started_) return;
+    started_ = false;
+    control_sender_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+    broker_.join();
+    for (auto& worker : workers_) worker.join();
+    workers_.clear();
+    control_sender_.close();
+}
+
+void EngineEndpoint::run_broker() {
+    std::deque<std::string> idle;  // routing ids of workers waiting for work
+    unsigned busy_or_starting = config_.workers;
+    bool stopping = false;
+    std::array<zmq::message_t, wire::max_frames + 2> frames;
+
+    while (true) {
+        if (stopping && busy_or_starting == 0) break;
+        // Take new requests only while a worker is free: the rest wait in zmq.
+        const bool take_requests = !stopping && !idle.empty();
+        zmq::pollitem_t items[] = {
+            {backend_.handle(), 0, ZMQ_POLLIN, 0},
+            {control_receiver_.handle(), 0, ZMQ_POLLIN, 0},
+            {frontend_.handle(), 0, ZMQ_POLLIN, 0},
+        };
+        try {
+            zmq::poll(items, take_requests ? 3 : 2, std::chrono::milliseconds(-1));
+        } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR) continue;
+            log_.error("endpoint " + config_.name + ": poll failed: " + e.what());
+            break;
+        }
+
+        if (items[0].revents & ZMQ_POLLIN) {
+            // [worker id] READY, or [worker id] [envelope...] "" [reply...]
+            const std::size_t count = receive_message(backend_, frames);
+            if (count >= 2) {
+                std::string worker_id(wire::frame_view(frames[0]));
+                if (!(count == 2 && wire::frame_view(frames[1]) == ready_signal))
+                    send_frames(frontend_, frames.data() + 1, count - 1);
+                idle.push_back(std::move(worker_id));
+                --busy_or_starting;
+            }
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            zmq::message_t signal;
+            (void)control_receiver_.recv(signal, zmq::recv_flags::none);
+            stopping = true;
+        }
+        if (take_requests && (items[2].revents & ZMQ_POLLIN)) {
+            const std::size_t count = receive_message(frontend_, frames);
+            if (count == 0) continue;  // more frames than any request has: dropped
+            backend_.send(zmq::buffer(idle.front()), zmq::send_flags::sndmore);
+            idle.pop_front();
+            ++busy_or_starting;
+            send_frames(backend_, frames.data(), count);
+        }
+    }
+    for (const auto& worker_id : idle) {
+        backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
+        backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+    }
+    frontend_.close();
+    backend_.close();
+    control_receiver_.close();
+}
+
+void EngineEndpoint::run_worker(unsigned index) {
+    zmq::socket_t socket(context_, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::routing_id, "w" + std::to_string(index));
+    socket.connect(backend_endpoint_);
+    send_text(socket, ready_signal, false);
+
+    Engine& engine = plugin_->engine();
+    std::array<zmq::message_t, wire::max_frames + 2> frames;
+    while (true) {
+        const std::size_t count = receive_message(socket, frames);
+        if (count == 1 && wire::frame_view(frames[0]) == stop_signal) break;
+        // Envelope: every frame up to the empty delimiter goes back unchanged.
+        std::size_t delimiter = 0;
+        while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;
+        if (count == 0 || delimiter >= count) {
+            // Nothing we can address a reply to; tell the broker we are free.
+            send_text(socket, ready_signal, false);
+            continue;
+        }
+        std::string problem;
+        auto request = wire::parse_request(frames.data() + delimiter + 1, count - delimiter - 1, problem);
+        Reply reply = Reply::error("bad_request", "malformed request: " + problem);
+        if (request && request->payload.size() > config_.max_request_bytes) {
+            reply = Reply::error("too_large", "the request is larger than " +
+                                                  std::to_string(config_.max_request_bytes) + " bytes");
+        } else if (request) {
+            Request call;
+            call.client_id = request->client_id;
+            call.payload = request->payload;
+            call.worker = index;
+            reply = checked(engine.handle(call));
+        }
+
+        for (std::size_t i = 0; i <= delimiter; ++i) socket.send(frames[i], zmq::send_flags::sndmore);
+        if (!request || request->plain) {
+            send_text(socket, reply.ok() ? reply.body() : "error: " + reply.body(), false);
+            continue;
+        }
+        send_text(socket, wire::magic, true);
+        send_text(socket, wire::encode_request_id(request->request_id), true);
+        send_text(socket, request->client_id, true);
+        switch (reply.kind()) {
+            case Reply::Kind::json: send_text(socket, "json", true); break;
+            case Reply::Kind::text: send_text(socket, "text", true); break;
+            case Reply::Kind::error:
+                send_text(socket, "error", true);
+                send_text(socket, reply.code(), true);
+                break;
+        }
+        send_text(socket, reply.body(), false);
+    }
+    socket.close();
+}
+
+}  // namespace portico

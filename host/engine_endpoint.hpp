@@ -1,0 +1,69 @@
+#pragma once
+// Serves one plugin's engine on a zmq endpoint: a ROUTER that any REQ or
+// DEALER peer can talk to, in front of a pool of worker threads that call the
+// engine. A broker thread hands each request to an idle worker only (the zmq
+// guide's load-balancing pattern), so a slow request never holds up others
+// while a worker is free; with none free, requests wait in zmq's queue.
+#include "config.hpp"
+#include "error.hpp"
+#include "logger.hpp"
+#include "plugin_loader.hpp"
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace portico {
+
+class EngineEndpoint {
+public:
+    EngineEndpoint(zmq::context_t& context, PluginConfig config, std::shared_ptr<LoadedPlugin> plugin,
+                   Logger& log);
+    ~EngineEndpoint();
+    EngineEndpoint(const EngineEndpoint&) = delete;
+    EngineEndpoint& operator=(const EngineEndpoint&) = delete;
+
+    // Binds the configured address and an inproc address, then starts the
+    // broker and the workers. A failed bind is returned, nothing is started.
+    Expected<bool> start();
+    // Stops taking requests, lets the workers finish the ones they hold, then
+    // joins every thread. Idempotent.
+    void stop();
+
+    const std::string& name() const noexcept { return config_.name; }
+    // The address actually bound (a '*' port resolved), for printing.
+    const std::string& bound_endpoint() const noexcept { return bound_endpoint_; }
+    // Where an in-process gateway connects: no TCP on the local path.
+    const std::string& inproc_endpoint() const noexcept { return inproc_endpoint_; }
+    const PluginConfig& config() const noexcept { return config_; }
+    const LoadedPlugin& plugin() const noexcept { return *plugin_; }
+
+private:
+    void run_broker();
+    void run_worker(unsigned index);
+
+    zmq::context_t& context_;
+    PluginConfig config_;
+    std::shared_ptr<LoadedPlugin> plugin_;
+    Logger& log_;
+
+    std::string bound_endpoint_;
+    std::string inproc_endpoint_;
+    std::string backend_endpoint_;
+    std::string control_endpoint_;
+
+    zmq::socket_t frontend_;
+    zmq::socket_t backend_;
+    zmq::socket_t control_receiver_;  // owned by the broker thread once it runs
+    zmq::socket_t control_sender_;    // owned by the thread that calls stop()
+
+    std::thread broker_;
+    std::vector<std::thread> workers_;
+    bool started_ = false;
+};
+
+}  // namespace portico

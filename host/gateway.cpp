@@ -1,0 +1,59 @@
+#include "gateway.hpp"
+
+#include "http_session.hpp"
+
+#include <thread>
+
+namespace portico {
+
+Gateway::Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_context& control, Logger& log)
+    : config_(config), context_(context), log_(log) {
+    std::vector<net::io_context*> ios;
+    for (unsigned i = 0; i < config_.threads; ++i) {
+        loops_.push_back(std::make_unique<GatewayLoop>(log_));
+        ios.push_back(&loops_.back()->io());
+    }
+    listener_ = std::make_unique<Listener>(
+        control, std::move(ios),
+        [this](std::size_t loop, tcp::socket socket) {
+            std::make_shared<HttpSession>(std::move(socket), loops_[loop]->router(), config_, log_)->run();
+        },
+        log_);
+}
+
+Gateway::~Gateway() { stop(std::chrono::milliseconds(0)); }
+
+void Gateway::add_plugin(const std::string& plugin, const std::vector<std::string>& endpoints,
+                         std::chrono::milliseconds timeout) {
+    for (auto& loop : loops_) loop->add_engine(context_, plugin, endpoints, timeout);
+}
+
+Expected<tcp::endpoint> Gateway::start() {
+    beast::error_code ec;
+    const auto address = net::ip::make_address(config_.address, ec);
+    if (ec) return Error{"bad_address", "gateway.listen: bad address " + config_.address};
+    auto bound = listener_->listen(tcp::endpoint(address, config_.port));
+    if (!bound) return bound;
+    for (auto& loop : loops_) loop->start();
+    listener_->start();
+    running_ = true;
+    return bound;
+}
+
+void Gateway::stop(std::chrono::milliseconds grace) {
+    if (!running_) return;
+    running_ = false;
+    listener_->stop();
+    for (auto& loop : loops_) loop->shut_down_clients();
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    auto live = [this] {
+        std::size_t n = 0;
+        for (auto& loop : loops_) n += loop->router().client_count();
+        return n;
+    };
+    while (live() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (auto& loop : loops_) loop->stop();
+}
+
+}  // namespace portico

@@ -1,0 +1,49 @@
+#pragma once
+// One event loop of the gateway: an io_context with its own thread, its own
+// router and its own link to every plugin. Connections are dealt out to the
+// loops, and a connection's requests and replies never leave its loop, so
+// nothing is shared between threads on the request path.
+#include "engine_client.hpp"
+#include "logger.hpp"
+#include "net.hpp"
+#include "router.hpp"
+
+#include <zmq.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace portico {
+
+class GatewayLoop {
+public:
+    explicit GatewayLoop(Logger& log);
+    ~GatewayLoop();
+    GatewayLoop(const GatewayLoop&) = delete;
+    GatewayLoop& operator=(const GatewayLoop&) = delete;
+
+    net::io_context& io() noexcept { return io_; }
+    Router& router() noexcept { return router_; }
+
+    // Before start(): links this loop to a plugin's engine endpoints.
+    void add_engine(zmq::context_t& context, const std::string& plugin, const std::vector<std::string>& endpoints,
+                    std::chrono::milliseconds timeout);
+    void start();
+    // Asks every connection to close (1001) from the loop's own thread.
+    void shut_down_clients();
+    // Stops the loop and joins its thread; handlers still queued are dropped.
+    void stop();
+
+private:
+    Logger& log_;
+    Router router_;  // declared before io_: destroyed sessions still unregister from it
+    net::io_context io_{1};
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+    std::vector<std::unique_ptr<EngineClient>> engines_;
+    std::thread thread_;
+};
+
+}  // namespace portico

@@ -1,0 +1,91 @@
+#include "plugin_loader.hpp"
+
+#include <dlfcn.h>
+
+#include <fstream>
+
+namespace portico {
+namespace {
+
+std::string version_string(std::uint32_t packed) {
+    return std::to_string(packed >> 16) + "." + std::to_string(packed & 0xffffu);
+}
+
+// Boost.DLL clears dlerror() before reporting, so ask the loader once more for
+// the reason (missing file, not ELF, undefined symbol, wrong architecture).
+std::string why_not_loadable(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    if (!in) return "cannot open the file";
+    if (!in.read(magic, 4) || magic[0] != 0x7f || magic[1] != 'E' || magic[2] != 'L' || magic[3] != 'F')
+        return "not a shared library (no ELF header)";
+    dlerror();
+    if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+        dlclose(handle);
+        return "the dynamic loader refused it";
+    }
+    const char* reason = dlerror();
+    return reason ? reason : "the dynamic loader refused it";
+}
+
+Error load_error(const PluginConfig& config, const std::string& problem) {
+    return Error{"plugin_load_failed",
+                 "plugin \"" + config.name + "\" (" + config.library + "): " + problem};
+}
+
+}  // namespace
+
+LoadedPlugin::LoadedPlugin(boost::dll::shared_library library, const PluginInfo& info,
+                           std::uint32_t api_version, std::string path)
+    : library_(std::move(library)),
+      name_(info.name ? info.name : ""),
+      version_(info.version ? info.version : ""),
+      description_(info.description ? info.description : ""),
+      usage_(info.usage ? info.usage : ""),
+      path_(std::move(path)),
+      api_version_(api_version) {}
+
+LoadedPlugin::~LoadedPlugin() {
+    engine_.reset();  // explicit, though member order already does it: the code must still be mapped
+}
+
+Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config) {
+    boost::system::error_code ec;
+    boost::dll::shared_library library(config.library,
+                                       boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    if (ec || !library.is_loaded()) return load_error(config, "cannot load: " + why_not_loadable(config.library));
+
+    if (!library.has(api_version_symbol))
+        return load_error(config, "not a portico plugin: it exports no " + std::string(api_version_symbol) +
+                                      " (build it with PORTICO_PLUGIN from portico/plugin.hpp)");
+    const std::uint32_t plugin_version = library.get<std::uint32_t() noexcept>(api_version_symbol)();
+    const std::uint32_t host_version = pack_api_version(api_version_major, api_version_minor);
+    if ((plugin_version >> 16) != api_version_major)
+        return load_error(config, "built for plugin API " + version_string(plugin_version) +
+                                      ", but this host speaks plugin API " + version_string(host_version) +
+                                      ": rebuild the plugin against this host's plugin_api");
+    if ((plugin_version & 0xffffu) > api_version_minor)
+        return load_error(config, "built for plugin API " + version_string(plugin_version) +
+                                      ", newer than this host's " + version_string(host_version) +
+                                      ": upgrade the host");
+    if (!library.has(info_symbol)) return load_error(config, "it exports no " + std::string(info_symbol));
+    if (!library.has(factory_symbol)) return load_error(config, "it exports no " + std::string(factory_symbol));
+
+    const PluginInfo* info = library.get<const PluginInfo*() noexcept>(info_symbol)();
+    if (info == nullptr || info->name == nullptr) return load_error(config, "its plugin info is empty");
+    auto factory = library.get<EngineFactory>(factory_symbol);
+
+    auto plugin = std::make_shared<LoadedPlugin>(std::move(library), *info, plugin_version, config.library);
+    EngineContext context;
+    context.plugin_name = config.name;
+    context.settings_json = config.settings_json;
+    context.workers = config.workers;
+    CreateResult created = factory(context);
+    if (!created.engine)
+        return load_error(config, "refused its settings: " +
+                                      (created.error.empty() ? std::string("no reason given") : created.error));
+    plugin->engine_ = std::move(created.engine);
+    return plugin;
+}
+
+}  // namespace portico

@@ -1,0 +1,59 @@
+#pragma once
+// Maps a plugin prefix to the engine link that serves it, and a client id to
+// the connection that owns it, for one gateway event loop. The router never
+// keeps a connection alive: it holds weak references, and a connection
+// removes itself when it ends. A reply for a client that has gone is dropped.
+#include "wire.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <map>
+#include <unordered_map>
+
+namespace portico {
+
+// What the router needs of a client connection.
+class ClientConnection {
+public:
+    virtual ~ClientConnection() = default;
+    virtual void on_engine_reply(const wire::EngineReply& reply) = 0;
+    // The gateway is going away: close with 1001 once pending writes are out.
+    virtual void shut_down() = 0;
+};
+
+// What the router needs of the link to a plugin's engines.
+class EngineLink {
+public:
+    virtual ~EngineLink() = default;
+    // False when the request could not be queued (no engine reachable).
+    virtual bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) = 0;
+    virtual std::chrono::milliseconds timeout() const = 0;
+};
+
+class Router {
+public:
+    void add_engine(const std::string& plugin, EngineLink& link);
+    EngineLink* find_engine(std::string_view plugin) const;
+    // "dice, echo": for messages that name an unknown plugin.
+    std::string plugin_list() const;
+
+    void add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection);
+    void remove_client(const std::string& client_id);
+    // Hands an engine reply to the client it names; false when it has gone.
+    bool deliver(const wire::EngineReply& reply);
+    void shut_down_clients();
+    // Readable from any thread: the number of live client connections.
+    std::size_t client_count() const noexcept { return client_count_.load(std::memory_order_relaxed); }
+
+private:
+    std::map<std::string, EngineLink*, std::less<>> engines_;
+    std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
+    std::atomic<std::size_t> client_count_{0};
+};
+
+}  // namespace portico

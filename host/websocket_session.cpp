@@ -1,0 +1,231 @@
+#include "websocket_session.hpp"
+
+#include "client_id.hpp"
+
+#include <vector>
+
+namespace portico {
+namespace {
+
+// How long a closing connection may take to flush before its socket is cut.
+constexpr std::chrono::seconds close_grace{5};
+
+}  // namespace
+
+WebSocketSession::WebSocketSession(tcp::socket&& socket, Router& router, const GatewayConfig& config,
+                                   Logger& log)
+    : ws_(std::move(socket)),
+      router_(router),
+      config_(config),
+      log_(log),
+      client_id_(make_client_id()),
+      deadline_timer_(ws_.get_executor()) {}
+
+WebSocketSession::~WebSocketSession() {
+    if (registered_) router_.remove_client(client_id_);
+}
+
+void WebSocketSession::run(http::request<http::string_body> request) {
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "portico"); }));
+    ws_.read_message_max(config_.max_message_bytes);
+    ws_.text(true);
+    ws_.async_accept(request, [self = shared_from_this()](const beast::error_code& ec) { self->on_accept(ec); });
+}
+
+void WebSocketSession::on_accept(const beast::error_code& ec) {
+    if (ec) {
+        log_.debug("websocket handshake failed: " + ec.message());
+        return;
+    }
+    router_.add_client(client_id_, weak_from_this());
+    registered_ = true;
+    log_.debug("client " + client_id_ + " connected");
+    do_read();
+}
+
+bool WebSocketSession::reading_allowed() const noexcept {
+    return !closing_ && pending_.size() < config_.max_inflight_per_client;
+}
+
+void WebSocketSession::do_read() {
+    if (reading_ || !reading_allowed()) return;  // paused: a reply resumes it
+    reading_ = true;
+    ws_.async_read(read_buffer_, [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+        self->on_read(ec, bytes);
+    });
+}
+
+void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
+    reading_ = false;
+    if (ec) {
+        // closed: a normal close; message_too_big, bad UTF-8: Beast has sent 1009/1007.
+        if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+            log_.debug("client " + client_id_ + ": " + ec.message());
+        closing_ = true;
+        pending_.clear();  // their replies are dropped when they come
+        deadline_timer_.cancel();
+        return;
+    }
+    if (!closing_) {
+        if (ws_.got_binary()) {
+            ReplyContext context;
+            context.form = MessageForm::envelope;
+            send(format_error(context, "binary_frame", "binary frames are not supported: send text frames"));
+        } else {
+            const auto data = read_buffer_.cdata();
+            handle_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+    }
+    read_buffer_.consume(read_buffer_.size());
+    do_read();
+}
+
+void WebSocketSession::handle_message(std::string_view text) {
+    ParsedMessage parsed = parse_client_message(text);
+    if (parsed.rejected) {
+        send(format_error(parsed.rejected->context, parsed.rejected->error.code, parsed.rejected->error.message));
+        return;
+    }
+    ClientRequest& request = *parsed.request;
+    EngineLink* engine = router_.find_engine(request.context.plugin);
+    if (engine == nullptr) {
+        send(format_error(request.context, "unknown_plugin",
+                          "no plugin named \"" + request.context.plugin + "\"; plugins here: " +
+                              router_.plugin_list()));
+        return;
+    }
+    const std::uint64_t request_id = next_request_id_++;
+    if (!engine->send(request_id, client_id_, request.payload)) {
+        send(format_error(request.context, "unavailable",
+                          "plugin \"" + request.context.plugin + "\" has no engine available"));
+        return;
+    }
+    const auto deadline = Clock::now() + engine->timeout();
+    pending_.emplace(request_id, Pending{std::move(request.context), deadline});
+    track_deadline(deadline);
+}
+
+void WebSocketSession::on_engine_reply(const wire::EngineReply& reply) {
+    auto it = pending_.find(reply.request_id);
+    if (it == pending_.end()) return;  // timed out or closing: already answered or nobody to answer
+    const ReplyContext context = std::move(it->second.context);
+    pending_.erase(it);  // before send(): an overflow there clears pending_
+    send(format_engine_reply(context, reply));
+    do_read();
+}
+
+void WebSocketSession::send(std::string message) {
+    if (closing_) return;
+    if (outbox_bytes_ + message.size() > config_.max_outbound_bytes) {
+        log_.warn("client " + client_id_ + " reads too slowly: over " +
+                  std::to_string(config_.max_outbound_bytes) + " bytes of replies wait; closing it (1008)");
+        // The front message may be in Beast's hands; everything behind it goes.
+        while (outbox_.size() > (writing_ ? 1u : 0u)) {
+            outbox_bytes_ -= outbox_.back().size();
+            outbox_.pop_back();
+        }
+        closing_ = true;
+        pending_.clear();
+        close_after_write_ = websocket::close_reason(websocket::close_code::policy_error,
+                                                     "outbound buffer limit exceeded");
+        timer_expiry_ = Clock::now() + close_grace;
+        deadline_timer_.expires_at(timer_expiry_);
+        deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+            if (auto self = weak.lock()) self->on_deadline(ec);
+        });
+        do_write();
+        return;
+    }
+    outbox_bytes_ += message.size();
+    outbox_.push_back(std::move(message));
+    do_write();
+}
+
+void WebSocketSession::do_write() {
+    if (writing_) return;
+    if (outbox_.empty()) {
+        if (close_after_write_) do_close(*std::exchange(close_after_write_, std::nullopt));
+        return;
+    }
+    writing_ = true;
+    ws_.async_write(net::buffer(outbox_.front()),
+                    [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+                        self->on_write(ec, bytes);
+                    });
+}
+
+void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
+    writing_ = false;
+    outbox_bytes_ -= outbox_.front().size();
+    outbox_.pop_front();
+    if (ec) {
+        closing_ = true;
+        outbox_.clear();
+        outbox_bytes_ = 0;
+        return;
+    }
+    do_write();
+}
+
+void WebSocketSession::do_close(websocket::close_reason reason) {
+    ws_.async_close(reason, [self = shared_from_this()](const beast::error_code& ec) {
+        if (ec && ec != net::error::operation_aborted)
+            self->log_.debug("client " + self->client_id_ + ": close: " + ec.message());
+    });
+}
+
+void WebSocketSession::shut_down() {
+    if (closing_) return;
+    closing_ = true;
+    pending_.clear();
+    close_after_write_ = websocket::close_reason(websocket::close_code::going_away, "server shutting down");
+    timer_expiry_ = Clock::now() + close_grace;
+    deadline_timer_.expires_at(timer_expiry_);
+    deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+        if (auto self = weak.lock()) self->on_deadline(ec);
+    });
+    do_write();
+}
+
+void WebSocketSession::track_deadline(Clock::time_point deadline) {
+    if (deadline >= timer_expiry_) return;  // the armed timer fires earlier anyway
+    timer_expiry_ = deadline;
+    deadline_timer_.expires_at(deadline);
+    // A weak reference: a waiting timer must not keep a finished session alive.
+    deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+        if (auto self = weak.lock()) self->on_deadline(ec);
+    });
+}
+
+void WebSocketSession::on_deadline(const beast::error_code& ec) {
+    if (ec == net::error::operation_aborted) return;
+    timer_expiry_ = Clock::time_point::max();
+    if (closing_) {
+        // The close did not finish within the grace period: cut the socket.
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+        return;
+    }
+    const auto now = Clock::now();
+    auto next = Clock::time_point::max();
+    std::vector<ReplyContext> expired;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadline <= now) {
+            expired.push_back(std::move(it->second.context));
+            it = pending_.erase(it);
+        } else {
+            next = std::min(next, it->second.deadline);
+            ++it;
+        }
+    }
+    if (next != Clock::time_point::max()) track_deadline(next);
+    // A late reply finds no pending entry and is dropped: exactly one answer each.
+    for (const auto& context : expired)
+        send(format_error(context, "timeout", "plugin \"" + context.plugin + "\" did not reply in time"));
+    do_read();
+}
+
+}  // namespace portico

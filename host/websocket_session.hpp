@@ -1,0 +1,78 @@
+#pragma once
+// One WebSocket client connection, from the accepted upgrade to the close.
+// It lives on one gateway event loop (one thread), so its state needs no lock;
+// pending asynchronous operations keep it alive, nothing else does.
+//
+// Bounds: at most max_inflight_per_client requests wait for engines (then
+// reading pauses: back-pressure), frames larger than max_message_bytes close
+// the connection (1009), and when more than max_outbound_bytes of replies wait
+// for a client that does not read, it is closed (1008).
+#include "client_message.hpp"
+#include "config.hpp"
+#include "logger.hpp"
+#include "net.hpp"
+#include "router.hpp"
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace portico {
+
+class WebSocketSession final : public ClientConnection,
+                               public std::enable_shared_from_this<WebSocketSession> {
+public:
+    WebSocketSession(tcp::socket&& socket, Router& router, const GatewayConfig& config, Logger& log);
+    ~WebSocketSession() override;
+
+    // Completes the upgrade the HTTP session read, then starts reading.
+    void run(http::request<http::string_body> request);
+
+    void on_engine_reply(const wire::EngineReply& reply) override;
+    void shut_down() override;
+
+    const std::string& client_id() const noexcept { return client_id_; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Pending {
+        ReplyContext context;
+        Clock::time_point deadline;
+    };
+
+    void on_accept(const beast::error_code& ec);
+    void do_read();
+    void on_read(const beast::error_code& ec, std::size_t bytes);
+    void handle_message(std::string_view text);
+    void send(std::string message);
+    void do_write();
+    void on_write(const beast::error_code& ec, std::size_t bytes);
+    void do_close(websocket::close_reason reason);
+    void track_deadline(Clock::time_point deadline);
+    void on_deadline(const beast::error_code& ec);
+    bool reading_allowed() const noexcept;
+
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer read_buffer_;
+    Router& router_;
+    const GatewayConfig& config_;
+    Logger& log_;
+    std::string client_id_;
+    bool registered_ = false;
+
+    std::uint64_t next_request_id_ = 1;
+    std::unordered_map<std::uint64_t, Pending> pending_;
+    net::steady_timer deadline_timer_;
+    Clock::time_point timer_expiry_ = Clock::time_point::max();
+
+    std::deque<std::string> outbox_;
+    std::size_t outbox_bytes_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool closing_ = false;  // no more reads or replies; close once writes are done
+    std::optional<websocket::close_reason> close_after_write_;
+};
+
+}  // namespace portico

@@ -1,0 +1,88 @@
+#include "wire.hpp"
+
+#include <cstring>
+
+namespace portico::wire {
+
+std::string_view frame_view(const zmq::message_t& frame) noexcept {
+    return {static_cast<const char*>(frame.data()), frame.size()};
+}
+
+std::string encode_request_id(std::uint64_t id) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((id >> (8 * i)) & 0xff);
+    return bytes;
+}
+
+std::optional<std::uint64_t> decode_request_id(std::string_view bytes) {
+    if (bytes.size() != 8) return std::nullopt;
+    std::uint64_t id = 0;
+    for (int i = 7; i >= 0; --i) id = (id << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+    return id;
+}
+
+bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
+                  std::string_view payload) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    // Once the first part is queued, zmq queues the rest of the message atomically.
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    const std::string id = encode_request_id(request_id);
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(id), more);
+    socket.send(zmq::buffer(client_id), more);
+    socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    return true;
+}
+
+std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t count) {
+    if (count < 5 || frame_view(frames[0]) != magic) return std::nullopt;
+    EngineReply reply;
+    auto id = decode_request_id(frame_view(frames[1]));
+    if (!id) return std::nullopt;
+    reply.request_id = *id;
+    reply.client_id = frame_view(frames[2]);
+    const auto kind = frame_view(frames[3]);
+    if (kind == "json" && count == 5) {
+        reply.kind = ReplyKind::json;
+        reply.body = frame_view(frames[4]);
+    } else if (kind == "text" && count == 5) {
+        reply.kind = ReplyKind::text;
+        reply.body = frame_view(frames[4]);
+    } else if (kind == "error" && count == 6) {
+        reply.kind = ReplyKind::error;
+        reply.code = frame_view(frames[4]);
+        reply.body = frame_view(frames[5]);
+    } else {
+        return std::nullopt;
+    }
+    return reply;
+}
+
+std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::size_t count,
+                                           std::string& problem) {
+    EngineRequest request;
+    if (count == 1) {
+        request.payload = frame_view(frames[0]);
+        return request;
+    }
+    if (count == 4 && frame_view(frames[0]) == magic) {
+        auto id = decode_request_id(frame_view(frames[1]));
+        if (!id) {
+            problem = "request id frame must be 8 bytes";
+            return std::nullopt;
+        }
+        request.plain = false;
+        request.request_id = *id;
+        request.client_id = frame_view(frames[2]);
+        request.payload = frame_view(frames[3]);
+        if (request.client_id.size() > max_client_id_bytes) {
+            problem = "client id is longer than 64 bytes";
+            return std::nullopt;
+        }
+        return request;
+    }
+    problem = "expected one payload frame, or a PTC1 request of 4 frames";
+    return std::nullopt;
+}
+
+}  // namespace portico::wire

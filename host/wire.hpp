@@ -1,0 +1,61 @@
+#pragma once
+// The zmq frames between the gateway and an engine endpoint (see
+// docs/protocol.md). Requests and replies carry the client id and a request id
+// in frames of their own, so nothing is ever split out of a payload.
+//
+//   gateway -> endpoint:  ""  "PTC1"  request-id(8 bytes)  client-id  payload
+//   endpoint -> gateway:  ""  "PTC1"  request-id  client-id  "json"|"text"  result
+//                         ""  "PTC1"  request-id  client-id  "error"  code  message
+//
+// A plain REQ client sends one frame (the payload) and gets one frame back:
+// the result, or "error: <message>".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <zmq.hpp>
+
+namespace portico::wire {
+
+inline constexpr std::string_view magic = "PTC1";
+inline constexpr std::size_t max_client_id_bytes = 64;
+inline constexpr std::size_t max_frames = 8;
+
+enum class ReplyKind : std::uint8_t { json, text, error };
+
+std::string_view frame_view(const zmq::message_t& frame) noexcept;
+
+// Sends a request without blocking. False when zmq would block: no endpoint
+// is connected, or the queue to it is at its high-water mark.
+bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
+                  std::string_view payload);
+
+struct EngineReply {
+    std::uint64_t request_id = 0;
+    std::string_view client_id;
+    ReplyKind kind = ReplyKind::error;
+    std::string_view body;  // result, or error message
+    std::string_view code;  // error code (errors only)
+};
+
+// Reads the reply frames (after the empty delimiter); nullopt when they are
+// not a well-formed PTC1 reply.
+std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t count);
+
+// What an endpoint worker received (after the envelope and delimiter).
+struct EngineRequest {
+    bool plain = true;  // a plain REQ client: one payload frame, one reply frame
+    std::uint64_t request_id = 0;
+    std::string_view client_id;
+    std::string_view payload;
+};
+
+// nullopt with `problem` set when the frames are neither form.
+std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::size_t count,
+                                           std::string& problem);
+
+std::string encode_request_id(std::uint64_t id);
+std::optional<std::uint64_t> decode_request_id(std::string_view bytes);
+
+}  // namespace portico::wire

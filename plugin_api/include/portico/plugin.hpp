@@ -1,0 +1,215 @@
+#pragma once
+// The Portico plugin API: the whole contract between the portico host and an
+// engine plugin, in one header. A plugin includes this file, implements
+// portico::Engine, and exports it with PORTICO_PLUGIN(...). Nothing here
+// depends on the host.
+//
+// VERSIONING
+//   api_version_major changes when a plugin built against the old header can
+//   no longer work (a changed type layout or virtual table). The host refuses
+//   a plugin of another major version before it touches any C++ type from it,
+//   and says both versions. api_version_minor grows when something is added
+//   in a compatible way; the host refuses a plugin built against a newer
+//   minor than its own, and never calls anything a plugin's minor lacks.
+//
+// LIFETIME AND OWNERSHIP
+//   The host keeps the shared library loaded for as long as anything made by
+//   it lives: the Engine, every Reply it returned. A plugin must not hand out
+//   objects that outlive its Engine (no detached threads, no callbacks left
+//   registered, no thread_local objects with destructors: the library may be
+//   unloaded while a host thread that called it still runs).
+//
+// THREADS
+//   - The factory (your Engine's constructor) and the destructor run on the
+//     host's control thread, never concurrently with handle().
+//   - handle() runs on the engine endpoint's worker threads: concurrently for
+//     different requests, from up to EngineContext::workers threads at once.
+//     Request::worker (0 .. workers-1) names the calling worker; two calls
+//     with the same worker index never overlap, so per-worker state (a random
+//     generator, a scratch buffer) indexed by it needs no lock. State shared
+//     across workers needs your own synchronisation.
+//   - handle() should finish promptly: a worker busy in it serves nobody else.
+//
+// ERRORS
+//   Report a bad request with Reply::error(code, message): the client sees the
+//   code and the message. An exception escaping handle() or the constructor is
+//   caught inside the plugin by PORTICO_PLUGIN's wrapper and becomes the error
+//   code "engine_error" (for handle) or a refused load (for the constructor):
+//   exceptions never cross into the host.
+//
+// BINARY COMPATIBILITY
+//   Types cross the boundary as C++ (std::string, std::string_view,
+//   std::unique_ptr): build plugins with the same compiler family and C++
+//   standard library as the host (on Debian 12: g++ 12, libstdc++, C++17 or
+//   later).
+
+#include <boost/config.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace portico {
+
+inline constexpr std::uint32_t api_version_major = 1;
+inline constexpr std::uint32_t api_version_minor = 0;
+
+// Packs a version for the C-level version symbol: major in the high 16 bits.
+constexpr std::uint32_t pack_api_version(std::uint32_t major, std::uint32_t minor) {
+    return (major << 16) | (minor & 0xffffu);
+}
+
+// One request for an engine. The views are valid only during handle().
+struct Request {
+    // Opaque id of the connection that sent the request: stable for the life
+    // of one WebSocket connection, unguessable, at most 64 printable ASCII
+    // characters. Key per-client state by it.
+    std::string_view client_id;
+    // The bytes the client sent after the plugin prefix. Untrusted: validate.
+    std::string_view payload;
+    // Index of the calling worker thread, 0 .. EngineContext::workers - 1.
+    unsigned worker = 0;
+};
+
+// What handle() returns: a result (JSON or plain text) or an error.
+class Reply {
+public:
+    enum class Kind : std::uint8_t { json, text, error };
+
+    // A result that is exactly one valid JSON value, as text. The gateway
+    // embeds it unchanged as "result" in JSON replies; the host checks it is
+    // valid JSON and turns it into an error reply if it is not.
+    static Reply json(std::string json_text) { return Reply(Kind::json, std::move(json_text), {}); }
+    // A result that is plain text (the gateway sends it as a JSON string in
+    // JSON replies).
+    static Reply text(std::string text) { return Reply(Kind::text, std::move(text), {}); }
+    // An error. `code` is a short machine-readable word (snake_case, e.g.
+    // "bad_expression"); `message` says what is wrong, and where, for a human.
+    static Reply error(std::string code, std::string message) {
+        return Reply(Kind::error, std::move(message), std::move(code));
+    }
+
+    Kind kind() const noexcept { return kind_; }
+    bool ok() const noexcept { return kind_ != Kind::error; }
+    // The result text (json/text) or the error message (error).
+    const std::string& body() const noexcept { return body_; }
+    // The error code; empty for results.
+    const std::string& code() const noexcept { return code_; }
+
+private:
+    Reply(Kind kind, std::string body, std::string code)
+        : kind_(kind), body_(std::move(body)), code_(std::move(code)) {}
+
+    Kind kind_;
+    std::string body_;
+    std::string code_;
+};
+
+// What a plugin is given when the host creates its engine.
+struct EngineContext {
+    // The name the plugin is served under (its routing prefix in the config).
+    std::string_view plugin_name;
+    // The plugin's "settings" object from the host config, as JSON text
+    // ("{}" when the config has none). Validate it; refuse unknown keys.
+    std::string_view settings_json;
+    // How many worker threads may call handle() at once.
+    unsigned workers = 1;
+};
+
+// The interface an engine implements.
+class Engine {
+public:
+    virtual ~Engine() = default;
+    // Handles one request. See THREADS above for when and where it is called.
+    virtual Reply handle(const Request& request) = 0;
+};
+
+// Static facts about a plugin, readable before any engine exists.
+struct PluginInfo {
+    const char* name;         // e.g. "dice"
+    const char* version;      // the plugin's own version, e.g. "1.2.0"
+    const char* description;  // one line
+    const char* usage;        // one line, e.g. "dice NdM[kh|kl N][+|-K]..."
+};
+
+// What the factory returns: an engine, or the reason there is none.
+struct CreateResult {
+    std::unique_ptr<Engine> engine;
+    std::string error;
+};
+
+using EngineFactory = CreateResult(const EngineContext&);
+
+// Names of the exported symbols, shared by the host and PORTICO_PLUGIN.
+inline constexpr const char* api_version_symbol = "portico_plugin_api_version";
+inline constexpr const char* info_symbol = "portico_plugin_info";
+inline constexpr const char* factory_symbol = "portico_create_engine";
+
+namespace detail {
+
+// Keeps exceptions on the plugin's side of the boundary: it is instantiated
+// inside the plugin by PORTICO_PLUGIN, so the try/catch is plugin code.
+template <class EngineType>
+class ExceptionBarrier final : public Engine {
+public:
+    explicit ExceptionBarrier(const EngineContext& context) : inner_(context) {}
+
+    Reply handle(const Request& request) noexcept override {
+        try {
+            return inner_.handle(request);
+        } catch (const std::exception& e) {
+            return reply_for_exception(e.what());
+        } catch (...) {
+            return reply_for_exception("unknown exception");
+        }
+    }
+
+private:
+    static Reply reply_for_exception(const char* what) noexcept {
+        try {
+            return Reply::error("engine_error", std::string("engine failed: ") + what);
+        } catch (...) {
+            std::terminate();  // out of memory while reporting: nothing sane is left
+        }
+    }
+
+    EngineType inner_;
+};
+
+template <class EngineType>
+CreateResult create_guarded(const EngineContext& context) noexcept {
+    CreateResult result;
+    try {
+        result.engine = std::make_unique<ExceptionBarrier<EngineType>>(context);
+    } catch (const std::exception& e) {
+        result.engine.reset();
+        try { result.error = e.what(); } catch (...) {}
+    } catch (...) {
+        result.engine.reset();
+        try { result.error = "unknown exception from the engine's constructor"; } catch (...) {}
+    }
+    return result;
+}
+
+}  // namespace detail
+}  // namespace portico
+
+// Exports EngineType (constructible from const portico::EngineContext&, throws
+// to refuse its settings) as this library's engine. Use once per plugin, at
+// namespace scope in one source file. The strings must be literals.
+#define PORTICO_PLUGIN(EngineType, NAME, VERSION, DESCRIPTION, USAGE)                      \
+    extern "C" BOOST_SYMBOL_EXPORT std::uint32_t portico_plugin_api_version() noexcept {   \
+        return ::portico::pack_api_version(::portico::api_version_major,                   \
+                                           ::portico::api_version_minor);                  \
+    }                                                                                      \
+    extern "C" BOOST_SYMBOL_EXPORT const ::portico::PluginInfo* portico_plugin_info() noexcept { \
+        static const ::portico::PluginInfo info{NAME, VERSION, DESCRIPTION, USAGE};         \
+        return &info;                                                                      \
+    }                                                                                      \
+    extern "C" BOOST_SYMBOL_EXPORT ::portico::CreateResult portico_create_engine(           \
+        const ::portico::EngineContext& context) noexcept {                                \
+        return ::portico::detail::create_guarded<EngineType>(context);                     \
+    }
