@@ -3,7 +3,7 @@
 namespace portico {
 
 Listener::Listener(net::io_context& io, std::vector<net::io_context*> loops, Handoff handoff, Logger& log)
-    : io_(io), acceptor_(io), loops_(std::move(loops)), handoff_(std::move(handoff)), log_(log) {}
+    : io_(io), acceptor_(io), retry_timer_(io), loops_(std::move(loops)), handoff_(std::move(handoff)), log_(log) {}
 
 Expected<tcp::endpoint> Listener::listen(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -25,6 +25,7 @@ void Listener::start() { do_accept(); }
 void Listener::stop() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    retry_timer_.cancel();
 }
 
 void Listener::do_accept() {
@@ -33,8 +34,14 @@ void Listener::do_accept() {
     acceptor_.async_accept(*loops_[loop], [this, loop](const beast::error_code& ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
-            // Out of descriptors or a connection reset before accept: keep accepting.
+            // Out of descriptors or a connection reset before accept: keep
+            // accepting, after a pause so that a persistent error cannot spin.
             log_.warn("accept failed: " + ec.message());
+            retry_timer_.expires_after(std::chrono::milliseconds(50));
+            retry_timer_.async_wait([this](const beast::error_code& wait_ec) {
+                if (!wait_ec && acceptor_.is_open()) do_accept();
+            });
+            return;
         } else {
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);

@@ -27,6 +27,7 @@ private:
 
     net::io_context& io_;
     tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;  // after a failed accept (e.g. out of descriptors)
     std::vector<net::io_context*> loops_;
     Handoff handoff_;
     Logger& log_;
