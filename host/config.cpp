@@ -19,7 +19,7 @@ constexpr std::string_view builtin_config = R"({
   "log_level": "info",
   "gateway": { "listen": "127.0.0.1:8088", "path": "/ws", "threads": 1 },
   "plugins": {
-    "dice": { "endpoint": "tcp://127.0.0.1:5556", "workers": 2 }
+    "dice": { "endpoint": "tcp://127.0.0.1:5556", "workers": 2, "idempotent": true }
   }
 })";
 
@@ -102,7 +102,7 @@ GatewayConfig parse_gateway(const json& value) {
     require_object(value, where);
     refuse_unknown_keys(value, where,
                         {"listen", "path", "threads", "max_message_bytes",
-                         "max_inflight_per_client", "max_outbound_bytes"});
+                         "max_inflight_per_client", "max_outbound_bytes", "drain_timeout_ms"});
     GatewayConfig gateway;
     parse_listen(get_string(value, where, "listen", "127.0.0.1:8088"), gateway);
     gateway.path = get_string(value, where, "path", gateway.path);
@@ -114,6 +114,8 @@ GatewayConfig parse_gateway(const json& value) {
         value, where, "max_inflight_per_client", gateway.max_inflight_per_client, 1, 65536));
     gateway.max_outbound_bytes = get_unsigned(value, where, "max_outbound_bytes",
                                               gateway.max_outbound_bytes, 1024, 1ull << 32);
+    gateway.drain_timeout = std::chrono::milliseconds(get_unsigned(
+        value, where, "drain_timeout_ms", static_cast<std::uint64_t>(gateway.drain_timeout.count()), 0, 600'000));
     return gateway;
 }
 
@@ -127,33 +129,77 @@ std::string normalise_endpoint(std::string endpoint, const std::string& key) {
     return endpoint;
 }
 
+bool get_bool(const json& object, const std::string& parent, const char* key, bool fallback) {
+    auto it = object.find(key);
+    if (it == object.end()) return fallback;
+    if (!it->is_boolean()) fail(join_key(parent, key), "must be true or false");
+    return it->get<bool>();
+}
+
+std::chrono::milliseconds get_millis(const json& object, const std::string& parent, const char* key,
+                                     std::chrono::milliseconds fallback, std::uint64_t min, std::uint64_t max) {
+    return std::chrono::milliseconds(
+        get_unsigned(object, parent, key, static_cast<std::uint64_t>(fallback.count()), min, max));
+}
+
 PluginConfig parse_plugin(const std::string& name, const json& value, const std::string& plugin_dir,
-                          const std::string& base_dir) {
+                          const std::string& base_dir, Role role) {
     const std::string where = "plugins." + name;
     if (!is_valid_plugin_name(name))
         fail(where, "a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'");
     require_object(value, where);
     refuse_unknown_keys(value, where,
-                        {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings"});
+                        {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
+                         "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued"});
     PluginConfig plugin;
     plugin.name = name;
     const std::string library = get_string(value, where, "library", "");
     plugin.library = library.empty() ? resolve_path(name + ".so", plugin_dir) : resolve_path(library, base_dir);
-    plugin.endpoint = normalise_endpoint(get_string(value, where, "endpoint", "", true), where + ".endpoint");
+    if (value.contains("endpoint"))
+        plugin.endpoint = normalise_endpoint(get_string(value, where, "endpoint", ""), where + ".endpoint");
     plugin.workers = static_cast<unsigned>(get_unsigned(value, where, "workers", plugin.workers, 1, 256));
-    plugin.timeout = std::chrono::milliseconds(
-        get_unsigned(value, where, "timeout_ms", static_cast<std::uint64_t>(plugin.timeout.count()), 1,
-                     3'600'000));
+    plugin.timeout = get_millis(value, where, "timeout_ms", plugin.timeout, 1, 3'600'000);
     plugin.max_request_bytes =
         get_unsigned(value, where, "max_request_bytes", plugin.max_request_bytes, 16, 64 * 1024 * 1024);
+    plugin.max_queued = get_unsigned(value, where, "max_queued", plugin.max_queued, 1, 10'000'000);
     if (auto it = value.find("settings"); it != value.end()) {
         if (!it->is_object()) fail(where + ".settings", "must be an object");
         plugin.settings_json = it->dump();
     }
-    std::error_code ec;
-    if (!fs::is_regular_file(plugin.library, ec))
-        fail(where + (library.empty() ? "" : ".library"),
-             "plugin file \"" + plugin.library + "\" does not exist or is not a file");
+    if (auto it = value.find("connect"); it != value.end()) {
+        const std::string key = where + ".connect";
+        if (!it->is_array() || it->empty() || it->size() > 63)
+            fail(key, "must be a list of 1 to 63 zmq addresses, e.g. [\"tcp://10.0.0.5:5556\"]");
+        for (std::size_t i = 0; i < it->size(); ++i) {
+            const std::string item_key = key + "[" + std::to_string(i) + "]";
+            const auto& address = (*it)[i];
+            if (!address.is_string()) fail(item_key, "must be a string");
+            std::string text = normalise_endpoint(address.get<std::string>(), item_key);
+            if (text.find('*') != std::string::npos) fail(item_key, "cannot connect to a wildcard address");
+            plugin.connect.push_back(std::move(text));
+        }
+    }
+    plugin.idempotent = get_bool(value, where, "idempotent", plugin.idempotent);
+    plugin.max_attempts =
+        static_cast<unsigned>(get_unsigned(value, where, "max_attempts", plugin.max_attempts, 1, 16));
+    plugin.heartbeat = get_millis(value, where, "heartbeat_ms", plugin.heartbeat, 10, 60'000);
+    plugin.dead_after = get_millis(value, where, "dead_after_ms", plugin.dead_after, 20, 600'000);
+    if (plugin.dead_after <= plugin.heartbeat)
+        fail(where + ".dead_after_ms", "must be longer than heartbeat_ms");
+
+    // What this role needs of the entry.
+    if (role == Role::engine && plugin.endpoint.empty())
+        fail(where + ".endpoint", "is required to serve the plugin (role engine)");
+    if (role == Role::gateway && plugin.connect.empty() && plugin.endpoint.empty())
+        fail(where + ".connect", "is required: where are the plugin's engines? (role gateway)");
+    if (role == Role::all && plugin.connect.empty() && plugin.endpoint.empty())
+        fail(where, "needs \"endpoint\" (serve it here) or \"connect\" (engines elsewhere)");
+    if (plugin.served_here(role)) {
+        std::error_code ec;
+        if (!fs::is_regular_file(plugin.library, ec))
+            fail(where + (library.empty() ? "" : ".library"),
+                 "plugin file \"" + plugin.library + "\" does not exist or is not a file");
+    }
     return plugin;
 }
 
@@ -161,6 +207,7 @@ Config parse_document(const json& root, const std::string& base_dir, const Confi
     require_object(root, "(top level)");
     refuse_unknown_keys(root, "", {"log_level", "plugin_dir", "gateway", "plugins"});
     Config config;
+    config.role = defaults.role;
     const std::string level = get_string(root, "", "log_level", "info");
     const auto parsed_level = parse_log_level(level);
     if (!parsed_level) fail("log_level", "must be one of debug, info, warn, error, off");
@@ -176,11 +223,18 @@ Config parse_document(const json& root, const std::string& base_dir, const Confi
     require_object(*plugins, "plugins");
     if (plugins->empty()) fail("plugins", "is empty: name at least one plugin");
     for (const auto& item : plugins->items())
-        config.plugins.push_back(parse_plugin(item.key(), item.value(), config.plugin_dir, base_dir));
+        config.plugins.push_back(parse_plugin(item.key(), item.value(), config.plugin_dir, base_dir, config.role));
     return config;
 }
 
 }  // namespace
+
+std::optional<Role> parse_role(std::string_view text) {
+    if (text == "all") return Role::all;
+    if (text == "engine") return Role::engine;
+    if (text == "gateway") return Role::gateway;
+    return std::nullopt;
+}
 
 bool is_valid_plugin_name(std::string_view name) {
     if (name.empty() || name.size() > 32) return false;

@@ -8,11 +8,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace portico {
+
+// What this process runs: engines only, the gateway only, or both.
+enum class Role { all, engine, gateway };
+std::optional<Role> parse_role(std::string_view text);
 
 struct GatewayConfig {
     std::string address = "127.0.0.1";
@@ -22,20 +27,32 @@ struct GatewayConfig {
     std::size_t max_message_bytes = 64 * 1024;      // larger frames: close 1009
     unsigned max_inflight_per_client = 64;          // then reading pauses
     std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // then close 1008
+    std::chrono::milliseconds drain_timeout{5'000};  // on shutdown, for requests in flight
 };
 
 struct PluginConfig {
     std::string name;      // routing prefix, [a-z0-9_-]{1,32}
+    // Engine side: served here when `endpoint` is set (roles all and engine).
     std::string library;   // resolved path of the .so
-    std::string endpoint;  // zmq address the plugin's REP endpoint binds
+    std::string endpoint;  // zmq address the plugin's endpoint binds; empty: not served here
     unsigned workers = 2;
-    std::chrono::milliseconds timeout{10'000};
     std::size_t max_request_bytes = 1024 * 1024;
+    std::size_t max_queued = 10'000;   // requests waiting for a worker; beyond: "overloaded"
     std::string settings_json = "{}";  // handed to the plugin as text
+    // Gateway side: where the plugin's engines are (roles all and gateway).
+    std::vector<std::string> connect;  // remote engine endpoints
+    std::chrono::milliseconds timeout{10'000};
+    bool idempotent = false;           // a request may be retried on another engine
+    unsigned max_attempts = 2;         // for idempotent requests: first try + retries
+    std::chrono::milliseconds heartbeat{500};
+    std::chrono::milliseconds dead_after{2'000};  // silence after which an engine is out
+
+    bool served_here(Role role) const { return role != Role::gateway && !endpoint.empty(); }
 };
 
 struct Config {
     std::string source;  // the file it came from, for messages
+    Role role = Role::all;
     LogLevel log_level = LogLevel::info;
     std::string plugin_dir;
     GatewayConfig gateway;
@@ -45,6 +62,7 @@ struct Config {
 // What the config cannot know by itself: where the executable's plugins are.
 struct ConfigDefaults {
     std::string plugin_dir;
+    Role role = Role::all;  // decides which plugin files must exist
 };
 
 // Parses config text. `source` names it in messages; relative paths in it are

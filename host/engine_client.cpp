@@ -1,92 +1,163 @@
 #include "engine_client.hpp"
 
-#include <array>
+#include <utility>
 
 namespace portico {
 
-EngineClient::EngineClient(net::io_context& io, zmq::context_t& context, std::string plugin,
-                           const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout,
-                           Router& router, Logger& log)
-    : io_(io),
-      plugin_(std::move(plugin)),
-      timeout_(timeout),
+EngineClient::EngineClient(net::io_context& io, zmq::context_t& context, const PluginConfig& plugin,
+                           const std::vector<std::string>& addresses, Router& router, Logger& log)
+    : plugin_(plugin.name),
+      timeout_(plugin.timeout),
+      idempotent_(plugin.idempotent),
+      max_attempts_(plugin.max_attempts),
+      heartbeat_(plugin.heartbeat),
+      dead_after_(plugin.dead_after),
       router_(router),
       log_(log),
-      socket_(context, zmq::socket_type::dealer),
-      descriptor_(io) {
-    socket_.set(zmq::sockopt::linger, 0);
-    // Without a live connection, send fails at once instead of queueing.
-    socket_.set(zmq::sockopt::immediate, 1);
-    socket_.set(zmq::sockopt::sndhwm, 100000);
-    socket_.set(zmq::sockopt::rcvhwm, 100000);
-    for (const auto& endpoint : endpoints) socket_.connect(endpoint);
-    descriptor_.assign(socket_.get(zmq::sockopt::fd));
-    do_wait();
+      heartbeat_timer_(io) {
+    for (std::size_t i = 0; i < addresses.size(); ++i)
+        connections_.push_back(std::make_unique<EngineConnection>(io, context, addresses[i], i, *this, log_));
+    for (auto& connection : connections_) connection->send_ping();
+    do_heartbeat();
 }
 
-EngineClient::~EngineClient() {
-    boost::system::error_code ignored;
-    descriptor_.cancel(ignored);
-    descriptor_.release();  // zmq owns the descriptor
-    socket_.close();
-}
+EngineClient::~EngineClient() { heartbeat_timer_.cancel(); }
 
 bool EngineClient::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
-    const bool sent = wire::send_request(socket_, request_id, client_id, payload);
-    // Sending may consume the descriptor's edge for replies already waiting.
-    schedule_drain();
-    return sent;
+    const std::uint64_t wire_id = next_wire_id_++;
+    Outstanding request{request_id, std::string(client_id), std::string(), 0, 1, Clock::now()};
+    if (!dispatch(wire_id, request, payload, no_connection)) return false;
+    if (idempotent_ && max_attempts_ > 1) request.payload = std::string(payload);  // for a retry
+    by_age_.emplace_back(request.sent_at, wire_id);
+    outstanding_.emplace(wire_id, std::move(request));
+    return true;
 }
 
-void EngineClient::do_wait() {
-    descriptor_.async_wait(net::posix::stream_descriptor::wait_read,
-                           [this](const boost::system::error_code& ec) { on_readable(ec); });
+// Sends on the least loaded engine that may take work (known alive first, then
+// not yet heard from), other than `avoid`; records where it went.
+bool EngineClient::dispatch(std::uint64_t wire_id, Outstanding& request, std::string_view payload,
+                            std::size_t avoid) {
+    const std::size_t count = connections_.size();
+    std::uint64_t tried = 0;  // at most 64 connections (the config's cap)
+    next_start_ = (next_start_ + 1) % count;
+    for (std::size_t attempt = 0; attempt < count; ++attempt) {
+        EngineConnection* best = nullptr;
+        for (std::size_t k = 0; k < count; ++k) {
+            auto& candidate = *connections_[(next_start_ + k) % count];
+            const bool usable = candidate.state == EngineConnection::State::alive ||
+                                candidate.state == EngineConnection::State::unknown;
+            if (!usable || candidate.index() == avoid || (tried >> candidate.index() & 1u)) continue;
+            auto rank = [](const EngineConnection& c) {
+                return std::make_pair(c.state == EngineConnection::State::alive ? 0 : 1, c.outstanding);
+            };
+            if (best == nullptr || rank(candidate) < rank(*best)) best = &candidate;
+        }
+        if (best == nullptr) return false;
+        tried |= std::uint64_t{1} << best->index();
+        // False when not connected or full: try the next best.
+        if (best->send_request(wire_id, request.client_id, payload)) {
+            request.connection = best->index();
+            ++best->outstanding;
+            return true;
+        }
+    }
+    return false;
 }
 
-void EngineClient::on_readable(const boost::system::error_code& ec) {
-    if (ec) {
-        if (ec != net::error::operation_aborted) log_.error("engine link " + plugin_ + ": " + ec.message());
+void EngineClient::on_reply(EngineConnection& from, const wire::EngineReply& reply) {
+    heard_from(from);
+    auto it = outstanding_.find(reply.request_id);
+    // Late (timed out, or already answered by another engine after a retry): dropped.
+    if (it == outstanding_.end() || it->second.client_id != reply.client_id) return;
+    Outstanding request = std::move(it->second);
+    outstanding_.erase(it);
+    if (connections_[request.connection]->outstanding > 0) --connections_[request.connection]->outstanding;
+
+    wire::EngineReply routed = reply;
+    routed.request_id = request.request_id;
+    routed.client_id = request.client_id;
+    if (!router_.deliver(routed) && log_.enabled(LogLevel::debug))
+        log_.debug("plugin " + plugin_ + ": reply for a client that has gone, dropped");
+}
+
+void EngineClient::on_control(EngineConnection& from, wire::Control control) {
+    if (control == wire::Control::bye) {
+        if (from.state != EngineConnection::State::leaving) {
+            log_.info("plugin " + plugin_ + ": engine " + from.address() + " is shutting down");
+            from.state = EngineConnection::State::leaving;
+        }
         return;
     }
-    drain();
-    do_wait();
+    heard_from(from);
 }
 
-void EngineClient::schedule_drain() {
-    if (drain_scheduled_) return;
-    drain_scheduled_ = true;
-    net::post(io_, [this] {
-        drain_scheduled_ = false;
-        drain();
-    });
+void EngineClient::heard_from(EngineConnection& connection) {
+    connection.last_heard = Clock::now();
+    if (connection.state == EngineConnection::State::alive) return;
+    if (connection.state == EngineConnection::State::dead || connection.state == EngineConnection::State::leaving)
+        log_.info("plugin " + plugin_ + ": engine " + connection.address() + " is back");
+    connection.state = EngineConnection::State::alive;
 }
 
-void EngineClient::drain() {
-    std::array<zmq::message_t, wire::max_frames> frames;
-    while (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
-        std::size_t count = 0;
-        bool overflow = false;
-        bool more = true;
-        while (more) {
-            zmq::message_t part;
-            if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;  // cannot happen mid-message
-            more = part.more();
-            if (count < frames.size()) frames[count++] = std::move(part);
-            else overflow = true;
-        }
-        // Frames: "" PTC1 request-id client-id kind ...
-        if (overflow || count < 2 || frames[0].size() != 0) {
-            log_.warn("engine link " + plugin_ + ": dropped a malformed reply");
+void EngineClient::lose(EngineConnection& connection, const char* why) {
+    if (connection.state != EngineConnection::State::unknown || connection.outstanding > 0)
+        log_.warn("plugin " + plugin_ + ": engine " + connection.address() + " " + why + "; out of rotation");
+    connection.state = EngineConnection::State::dead;
+    std::vector<std::uint64_t> lost;
+    for (const auto& [wire_id, request] : outstanding_)
+        if (request.connection == connection.index()) lost.push_back(wire_id);
+    connection.outstanding = 0;
+    for (const auto wire_id : lost) {
+        auto it = outstanding_.find(wire_id);
+        Outstanding& request = it->second;
+        if (idempotent_ && request.attempts < max_attempts_ &&
+            dispatch(wire_id, request, request.payload, connection.index())) {
+            ++request.attempts;
             continue;
         }
-        auto reply = wire::parse_reply(frames.data() + 1, count - 1);
-        if (!reply) {
-            log_.warn("engine link " + plugin_ + ": dropped a malformed reply");
-            continue;
-        }
-        if (!router_.deliver(*reply) && log_.enabled(LogLevel::debug))
-            log_.debug("engine link " + plugin_ + ": reply for a client that has gone, dropped");
+        const Outstanding failed = std::move(request);
+        outstanding_.erase(it);
+        answer_with_error(failed, "unavailable",
+                          "the engine serving plugin \"" + plugin_ + "\" stopped answering");
     }
+}
+
+void EngineClient::answer_with_error(const Outstanding& request, const std::string& code,
+                                     const std::string& message) {
+    wire::EngineReply reply;
+    reply.request_id = request.request_id;
+    reply.client_id = request.client_id;
+    reply.kind = wire::ReplyKind::error;
+    reply.code = code;
+    reply.body = message;
+    router_.deliver(reply);
+}
+
+void EngineClient::do_heartbeat() {
+    heartbeat_timer_.expires_after(heartbeat_);
+    heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) { on_heartbeat(ec); });
+}
+
+void EngineClient::on_heartbeat(const boost::system::error_code& ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    for (auto& connection : connections_) {
+        connection->send_ping();
+        const bool silent = now - connection->last_heard > dead_after_;
+        if (silent && connection->state != EngineConnection::State::dead)
+            lose(*connection, connection->state == EngineConnection::State::leaving ? "has left" : "is silent");
+    }
+    // The sessions have answered these with "timeout" already; forget them.
+    while (!by_age_.empty() && now - by_age_.front().first >= timeout_) {
+        auto it = outstanding_.find(by_age_.front().second);
+        if (it != outstanding_.end()) {
+            auto& connection = *connections_[it->second.connection];
+            if (connection.outstanding > 0) --connection.outstanding;
+            outstanding_.erase(it);
+        }
+        by_age_.pop_front();
+    }
+    do_heartbeat();
 }
 
 }  // namespace portico

@@ -1,10 +1,19 @@
 #pragma once
-// The gateway's side of one plugin's zmq link: a DEALER socket, owned by one
-// gateway event loop, that sends requests to the plugin's endpoint and hands
-// every reply to the router. It joins the Asio loop through ZMQ_FD, which is
-// edge-triggered: after each wake-up and after each send it drains while
-// ZMQ_EVENTS says a message is waiting, and it releases (never closes) the
-// descriptor, which belongs to zmq.
+// The gateway's side of one plugin, for one gateway loop: its links to every
+// engine that serves the plugin, and the requests outstanding on them.
+//
+// - Dispatch: each request goes to the live engine with the least outstanding
+//   work, so a slow engine does not hold up requests that others can serve.
+// - Liveness: every engine is pinged each heartbeat; one silent for
+//   dead_after is taken out of rotation, and rejoins when it answers again.
+//   A "bye" (engine shutting down) takes it out at once, its outstanding
+//   requests still answered.
+// - Faults: requests outstanding on an engine that is lost are retried on
+//   another one if the plugin is idempotent (up to max_attempts), otherwise
+//   answered with an error. Each request gets exactly one reply: whatever
+//   comes for a request no longer outstanding is dropped.
+#include "config.hpp"
+#include "engine_connection.hpp"
 #include "logger.hpp"
 #include "net.hpp"
 #include "router.hpp"
@@ -12,37 +21,60 @@
 #include <zmq.hpp>
 
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace portico {
 
-class EngineClient final : public EngineLink {
+class EngineClient final : public EngineLink, public EngineConnection::Owner {
 public:
-    EngineClient(net::io_context& io, zmq::context_t& context, std::string plugin,
-                 const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout,
-                 Router& router, Logger& log);
+    EngineClient(net::io_context& io, zmq::context_t& context, const PluginConfig& plugin,
+                 const std::vector<std::string>& addresses, Router& router, Logger& log);
     ~EngineClient() override;
-    EngineClient(const EngineClient&) = delete;
-    EngineClient& operator=(const EngineClient&) = delete;
 
     bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
 
 private:
-    void do_wait();
-    void on_readable(const boost::system::error_code& ec);
-    void drain();
-    void schedule_drain();
+    using Clock = EngineConnection::Clock;
+    struct Outstanding {
+        std::uint64_t request_id;  // the session's id for it
+        std::string client_id;
+        std::string payload;       // kept only when it may be retried
+        std::size_t connection;
+        unsigned attempts;
+        Clock::time_point sent_at;
+    };
 
-    net::io_context& io_;
+    void on_reply(EngineConnection& from, const wire::EngineReply& reply) override;
+    void on_control(EngineConnection& from, wire::Control control) override;
+
+    static constexpr std::size_t no_connection = ~std::size_t{0};
+    bool dispatch(std::uint64_t wire_id, Outstanding& request, std::string_view payload, std::size_t avoid);
+    void heard_from(EngineConnection& connection);
+    void lose(EngineConnection& connection, const char* why);
+    void answer_with_error(const Outstanding& request, const std::string& code, const std::string& message);
+    void do_heartbeat();
+    void on_heartbeat(const boost::system::error_code& ec);
+
     std::string plugin_;
     std::chrono::milliseconds timeout_;
+    bool idempotent_;
+    unsigned max_attempts_;
+    std::chrono::milliseconds heartbeat_;
+    std::chrono::milliseconds dead_after_;
     Router& router_;
     Logger& log_;
-    zmq::socket_t socket_;
-    net::posix::stream_descriptor descriptor_;
-    bool drain_scheduled_ = false;
+
+    std::vector<std::unique_ptr<EngineConnection>> connections_;
+    std::unordered_map<std::uint64_t, Outstanding> outstanding_;
+    std::deque<std::pair<Clock::time_point, std::uint64_t>> by_age_;  // for sweeping what timed out
+    std::uint64_t next_wire_id_ = 1;
+    std::size_t next_start_ = 0;  // rotates ties between equally loaded engines
+    net::steady_timer heartbeat_timer_;
 };
 
 }  // namespace portico

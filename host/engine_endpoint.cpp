@@ -7,6 +7,8 @@
 #include <array>
 #include <atomic>
 #include <deque>
+#include <set>
+#include <vector>
 
 namespace portico {
 namespace {
@@ -78,6 +80,35 @@ Reply checked(Reply reply) {
     return reply;
 }
 
+// Sends `reply` for the request in `frames` (envelope, "", body): one frame
+// for a plain REQ client, PTC1 frames for a gateway.
+void send_reply(zmq::socket_t& socket, zmq::message_t* frames, std::size_t count, std::size_t delimiter,
+                const Reply& reply) {
+    std::string ignored;
+    const auto request = wire::parse_request(frames + delimiter + 1, count - delimiter - 1, ignored);
+    // Only the identifiers are needed, so copy them before the frames move.
+    const bool plain = !request || request->plain;
+    const std::uint64_t request_id = request ? request->request_id : 0;
+    const std::string client_id = request ? std::string(request->client_id) : std::string();
+    for (std::size_t i = 0; i <= delimiter; ++i) socket.send(frames[i], zmq::send_flags::sndmore);
+    if (plain) {
+        send_text(socket, reply.ok() ? reply.body() : "error: " + reply.body(), false);
+        return;
+    }
+    send_text(socket, wire::magic, true);
+    send_text(socket, wire::encode_request_id(request_id), true);
+    send_text(socket, client_id, true);
+    switch (reply.kind()) {
+        case Reply::Kind::json: send_text(socket, "json", true); break;
+        case Reply::Kind::text: send_text(socket, "text", true); break;
+        case Reply::Kind::error:
+            send_text(socket, "error", true);
+            send_text(socket, reply.code(), true);
+            break;
+    }
+    send_text(socket, reply.body(), false);
+}
+
 }  // namespace
 
 EngineEndpoint::EngineEndpoint(zmq::context_t& context, PluginConfig config,
@@ -139,22 +170,29 @@ void EngineEndpoint::stop() {
 }
 
 void EngineEndpoint::run_broker() {
+    using Clock = std::chrono::steady_clock;
+    using Message = std::vector<zmq::message_t>;
     std::deque<std::string> idle;  // routing ids of workers waiting for work
     unsigned busy_or_starting = config_.workers;
+    std::deque<Message> queue;     // requests waiting for a worker (bounded: max_queued)
+    std::set<std::string> gateways;  // peers that ping us: told "bye" when we stop
+    constexpr std::size_t max_gateways = 4096;
     bool stopping = false;
+    Clock::time_point quiet_until;  // after "bye", requests already on their way still count
     std::array<zmq::message_t, wire::max_frames + 2> frames;
 
     while (true) {
-        if (stopping && busy_or_starting == 0) break;
-        // Take new requests only while a worker is free: the rest wait in zmq.
-        const bool take_requests = !stopping && !idle.empty();
+        const auto now = Clock::now();
+        if (stopping && queue.empty() && busy_or_starting == 0 && now >= quiet_until) break;
+        const bool take_requests = !stopping || now < quiet_until;
         zmq::pollitem_t items[] = {
             {backend_.handle(), 0, ZMQ_POLLIN, 0},
             {control_receiver_.handle(), 0, ZMQ_POLLIN, 0},
             {frontend_.handle(), 0, ZMQ_POLLIN, 0},
         };
         try {
-            zmq::poll(items, take_requests ? 3 : 2, std::chrono::milliseconds(-1));
+            zmq::poll(items, take_requests ? 3 : 2,
+                      stopping ? std::chrono::milliseconds(20) : std::chrono::milliseconds(-1));
         } catch (const zmq::error_t& e) {
             if (e.num() == EINTR) continue;
             log_.error("endpoint " + config_.name + ": poll failed: " + e.what());
@@ -176,14 +214,53 @@ void EngineEndpoint::run_broker() {
             zmq::message_t signal;
             (void)control_receiver_.recv(signal, zmq::recv_flags::none);
             stopping = true;
+            // Tell every gateway first, so that they send nothing new; what is
+            // already on its way is still taken for a moment, then drained.
+            for (const auto& peer : gateways) {
+                frontend_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+                wire::send_control(frontend_, wire::Control::bye);
+            }
+            quiet_until = Clock::now() + std::chrono::milliseconds(200);
         }
         if (take_requests && (items[2].revents & ZMQ_POLLIN)) {
-            const std::size_t count = receive_message(frontend_, frames);
-            if (count == 0) continue;  // more frames than any request has: dropped
+            // Take everything waiting: pings are answered here, at once, so
+            // that a busy engine is not mistaken for a dead one.
+            while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+                const std::size_t count = receive_message(frontend_, frames);
+                if (count < 2) continue;  // more frames than any request has: dropped
+                std::size_t delimiter = 0;
+                while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;
+                if (delimiter == 0 || delimiter >= count) continue;  // nobody to answer
+                const auto control = wire::parse_control(frames.data() + delimiter + 1, count - delimiter - 1);
+                if (control == wire::Control::ping) {
+                    if (stopping) continue;
+                    if (delimiter == 1 && gateways.size() < max_gateways)
+                        gateways.emplace(wire::frame_view(frames[0]));
+                    for (std::size_t i = 0; i <= delimiter; ++i)
+                        frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+                    send_text(frontend_, wire::magic, true);
+                    send_text(frontend_, wire::control_word(wire::Control::pong), false);
+                    continue;
+                }
+                if (queue.size() >= config_.max_queued) {
+                    send_reply(frontend_, frames.data(), count, delimiter,
+                               Reply::error("overloaded", "plugin \"" + config_.name + "\" has " +
+                                                              std::to_string(queue.size()) +
+                                                              " requests waiting; try again later"));
+                    continue;
+                }
+                Message message;
+                message.reserve(count);
+                for (std::size_t i = 0; i < count; ++i) message.push_back(std::move(frames[i]));
+                queue.push_back(std::move(message));
+            }
+        }
+        while (!idle.empty() && !queue.empty()) {
             backend_.send(zmq::buffer(idle.front()), zmq::send_flags::sndmore);
             idle.pop_front();
             ++busy_or_starting;
-            send_frames(backend_, frames.data(), count);
+            send_frames(backend_, queue.front().data(), queue.front().size());
+            queue.pop_front();
         }
     }
     for (const auto& worker_id : idle) {
@@ -207,11 +284,10 @@ void EngineEndpoint::run_worker(unsigned index) {
     while (true) {
         const std::size_t count = receive_message(socket, frames);
         if (count == 1 && wire::frame_view(frames[0]) == stop_signal) break;
-        // Envelope: every frame up to the empty delimiter goes back unchanged.
+        // The broker only forwards messages with an envelope and a delimiter.
         std::size_t delimiter = 0;
         while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;
         if (count == 0 || delimiter >= count) {
-            // Nothing we can address a reply to; tell the broker we are free.
             send_text(socket, ready_signal, false);
             continue;
         }
@@ -228,24 +304,7 @@ void EngineEndpoint::run_worker(unsigned index) {
             call.worker = index;
             reply = checked(engine.handle(call));
         }
-
-        for (std::size_t i = 0; i <= delimiter; ++i) socket.send(frames[i], zmq::send_flags::sndmore);
-        if (!request || request->plain) {
-            send_text(socket, reply.ok() ? reply.body() : "error: " + reply.body(), false);
-            continue;
-        }
-        send_text(socket, wire::magic, true);
-        send_text(socket, wire::encode_request_id(request->request_id), true);
-        send_text(socket, request->client_id, true);
-        switch (reply.kind()) {
-            case Reply::Kind::json: send_text(socket, "json", true); break;
-            case Reply::Kind::text: send_text(socket, "text", true); break;
-            case Reply::Kind::error:
-                send_text(socket, "error", true);
-                send_text(socket, reply.code(), true);
-                break;
-        }
-        send_text(socket, reply.body(), false);
+        send_reply(socket, frames.data(), count, delimiter, reply);
     }
     socket.close();
 }

@@ -21,11 +21,10 @@ Gateway::Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_c
         log_);
 }
 
-Gateway::~Gateway() { stop(std::chrono::milliseconds(0)); }
+Gateway::~Gateway() { stop(); }
 
-void Gateway::add_plugin(const std::string& plugin, const std::vector<std::string>& endpoints,
-                         std::chrono::milliseconds timeout) {
-    for (auto& loop : loops_) loop->add_engine(context_, plugin, endpoints, timeout);
+void Gateway::add_plugin(const PluginConfig& plugin, const std::vector<std::string>& addresses) {
+    for (auto& loop : loops_) loop->add_engine(context_, plugin, addresses);
 }
 
 Expected<tcp::endpoint> Gateway::start() {
@@ -40,12 +39,14 @@ Expected<tcp::endpoint> Gateway::start() {
     return bound;
 }
 
-void Gateway::stop(std::chrono::milliseconds grace) {
+void Gateway::stop() {
     if (!running_) return;
     running_ = false;
     listener_->stop();
     for (auto& loop : loops_) loop->shut_down_clients();
-    const auto deadline = std::chrono::steady_clock::now() + grace;
+    // Sessions close once their requests are answered, at the latest after the
+    // drain timeout, and cut their socket a few seconds after that.
+    const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout + std::chrono::seconds(6);
     auto live = [this] {
         std::size_t n = 0;
         for (auto& loop : loops_) n += loop->router().client_count();

@@ -20,14 +20,13 @@ public:
     Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_context& control, Logger& log);
     ~Gateway();
 
-    // Before start(): route `plugin` to these zmq endpoints.
-    void add_plugin(const std::string& plugin, const std::vector<std::string>& endpoints,
-                    std::chrono::milliseconds timeout);
+    // Before start(): route `plugin` to the engines at these zmq addresses.
+    void add_plugin(const PluginConfig& plugin, const std::vector<std::string>& addresses);
     // Listens and starts the loops; returns the address actually bound.
     Expected<tcp::endpoint> start();
-    // Stops accepting, closes every connection with 1001, waits up to `grace`
-    // for them to go, then stops the loops.
-    void stop(std::chrono::milliseconds grace);
+    // Stops accepting, lets requests in flight finish for up to the config's
+    // drain_timeout, closes every connection with 1001, then stops the loops.
+    void stop();
 
 private:
     const GatewayConfig& config_;

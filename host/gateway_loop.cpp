@@ -11,10 +11,10 @@ GatewayLoop::~GatewayLoop() {
     engines_.clear();
 }
 
-void GatewayLoop::add_engine(zmq::context_t& context, const std::string& plugin,
-                             const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout) {
-    engines_.push_back(std::make_unique<EngineClient>(io_, context, plugin, endpoints, timeout, router_, log_));
-    router_.add_engine(plugin, *engines_.back());
+void GatewayLoop::add_engine(zmq::context_t& context, const PluginConfig& plugin,
+                             const std::vector<std::string>& addresses) {
+    engines_.push_back(std::make_unique<EngineClient>(io_, context, plugin, addresses, router_, log_));
+    router_.add_engine(plugin.name, *engines_.back());
 }
 
 void GatewayLoop::start() {

@@ -3,6 +3,7 @@
 // router and its own link to every plugin. Connections are dealt out to the
 // loops, and a connection's requests and replies never leave its loop, so
 // nothing is shared between threads on the request path.
+#include "config.hpp"
 #include "engine_client.hpp"
 #include "logger.hpp"
 #include "net.hpp"
@@ -29,8 +30,7 @@ public:
     Router& router() noexcept { return router_; }
 
     // Before start(): links this loop to a plugin's engine endpoints.
-    void add_engine(zmq::context_t& context, const std::string& plugin, const std::vector<std::string>& endpoints,
-                    std::chrono::milliseconds timeout);
+    void add_engine(zmq::context_t& context, const PluginConfig& plugin, const std::vector<std::string>& addresses);
     void start();
     // Asks every connection to close (1001) from the loop's own thread.
     void shut_down_clients();

@@ -3,52 +3,63 @@
 #include <ostream>
 
 namespace portico {
-namespace {
-
-constexpr std::chrono::seconds shutdown_grace{5};
-
-}  // namespace
-
 Host::Host(Config config, Logger& log, std::ostream& announce)
     : config_(std::move(config)), log_(log), announce_(announce), signals_(control_) {}
 
 Host::~Host() { stop(); }
 
 Expected<bool> Host::start() {
+    const Role role = config_.role;
     for (const auto& plugin_config : config_.plugins) {
+        if (!plugin_config.served_here(role)) continue;
         auto plugin = load_plugin(plugin_config);
-        if (!plugin) return plugin.error();
+        if (!plugin) {
+            stop();
+            return plugin.error();
+        }
         log_.info("loaded plugin " + plugin_config.name + " " + plugin.value()->version() + " from " +
                   plugin_config.library + ": " + plugin.value()->description());
-        plugins_.push_back(plugin.value());
-    }
-    for (std::size_t i = 0; i < plugins_.size(); ++i) {
-        auto endpoint = std::make_unique<EngineEndpoint>(zmq_context_, config_.plugins[i], plugins_[i], log_);
+        auto endpoint = std::make_unique<EngineEndpoint>(zmq_context_, plugin_config, plugin.value(), log_);
         auto started = endpoint->start();
         if (!started) {
             stop();
             return started.error();
         }
-        announce_ << "portico: plugin " << endpoint->name() << " " << plugins_[i]->version() << " serving on "
-                  << endpoint->bound_endpoint() << " (" << config_.plugins[i].workers << " workers; usage: "
-                  << plugins_[i]->usage() << ")\n";
+        announce_ << "portico: plugin " << endpoint->name() << " " << plugin.value()->version() << " serving on "
+                  << endpoint->bound_endpoint() << " (" << plugin_config.workers << " workers; usage: "
+                  << plugin.value()->usage() << ")\n";
+        plugins_.push_back(plugin.value());
         endpoints_.push_back(std::move(endpoint));
     }
 
-    gateway_ = std::make_unique<Gateway>(config_.gateway, zmq_context_, control_, log_);
-    for (const auto& endpoint : endpoints_)
-        gateway_->add_plugin(endpoint->name(), {endpoint->inproc_endpoint()}, endpoint->config().timeout);
-    auto bound = gateway_->start();
-    if (!bound) {
-        stop();
-        return bound.error();
+    if (role != Role::engine) {
+        gateway_ = std::make_unique<Gateway>(config_.gateway, zmq_context_, control_, log_);
+        for (const auto& plugin_config : config_.plugins) {
+            // In-process engines over inproc; remote ones over their addresses.
+            std::vector<std::string> addresses;
+            for (const auto& endpoint : endpoints_)
+                if (endpoint->name() == plugin_config.name) addresses.push_back(endpoint->inproc_endpoint());
+            addresses.insert(addresses.end(), plugin_config.connect.begin(), plugin_config.connect.end());
+            if (addresses.empty()) addresses.push_back(plugin_config.endpoint);  // role gateway, same file
+            gateway_->add_plugin(plugin_config, addresses);
+            if (role == Role::gateway || !plugin_config.connect.empty()) {
+                std::string list;
+                for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a;
+                announce_ << "portico: plugin " << plugin_config.name << " routed to " << list << "\n";
+            }
+        }
+        auto bound = gateway_->start();
+        if (!bound) {
+            stop();
+            return bound.error();
+        }
+        gateway_port_ = bound.value().port();
+        const auto address = bound.value().address();
+        const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+        announce_ << "portico: gateway listening on ws://" << host << ":" << gateway_port_ << config_.gateway.path
+                  << " (" << config_.gateway.threads << " thread" << (config_.gateway.threads == 1 ? "" : "s")
+                  << ")\n";
     }
-    gateway_port_ = bound.value().port();
-    const auto address = bound.value().address();
-    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    announce_ << "portico: gateway listening on ws://" << host << ":" << gateway_port_ << config_.gateway.path
-              << " (" << config_.gateway.threads << " thread" << (config_.gateway.threads == 1 ? "" : "s")
-              << ")\n";
     announce_ << "portico: ready\n" << std::flush;
     running_ = true;
     return true;
@@ -74,7 +85,7 @@ void Host::request_stop() {
 void Host::stop() {
     // Construction in reverse: stop accepting and close clients, stop the
     // endpoints (their workers finish what they hold), then unload plugins.
-    if (gateway_) gateway_->stop(shutdown_grace);
+    if (gateway_) gateway_->stop();
     gateway_.reset();
     for (auto& endpoint : endpoints_) endpoint->stop();
     endpoints_.clear();

@@ -10,7 +10,7 @@
 
 namespace {
 
-constexpr std::string_view usage = R"(usage: portico [--config FILE] [--log-level LEVEL]
+constexpr std::string_view usage = R"(usage: portico [--config FILE] [--role all|engine|gateway] [--log-level LEVEL]
        portico --print-default-config | --help | --version
 
 Serves engine plugins on zmq endpoints and routes WebSocket clients to them.
@@ -18,6 +18,10 @@ Serves engine plugins on zmq endpoints and routes WebSocket clients to them.
   --config FILE        JSON config (see examples/portico.json); without it,
                        the built-in default: the dice plugin on
                        tcp://127.0.0.1:5556, the gateway on ws://127.0.0.1:8088/ws
+  --role ROLE          all (default): engines and gateway in one process;
+                       engine: serve the plugins' zmq endpoints only;
+                       gateway: the WebSocket gateway only, routing to the
+                       engines each plugin's "connect" (or "endpoint") names
   --log-level LEVEL    debug, info, warn, error or off (overrides the config)
   --print-default-config  print the built-in config and exit
   --help               this text
@@ -49,6 +53,7 @@ int fail_usage(const std::string& message) {
 int main(int argc, char** argv) {
     std::string config_path;
     std::string log_level;
+    std::string role = "all";
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto value = [&](std::string& out) {
@@ -68,6 +73,8 @@ int main(int argc, char** argv) {
             return 0;
         } else if (arg == "--config") {
             if (!value(config_path)) return fail_usage("--config needs a file");
+        } else if (arg == "--role") {
+            if (!value(role)) return fail_usage("--role needs all, engine or gateway");
         } else if (arg == "--log-level") {
             if (!value(log_level)) return fail_usage("--log-level needs a level");
         } else {
@@ -75,7 +82,9 @@ int main(int argc, char** argv) {
         }
     }
 
-    const portico::ConfigDefaults defaults{default_plugin_dir()};
+    const auto parsed_role = portico::parse_role(role);
+    if (!parsed_role) return fail_usage("--role must be all, engine or gateway");
+    const portico::ConfigDefaults defaults{default_plugin_dir(), *parsed_role};
     auto config = config_path.empty() ? portico::default_config(defaults)
                                       : portico::load_config_file(config_path, defaults);
     if (!config) {

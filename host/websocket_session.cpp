@@ -19,7 +19,8 @@ WebSocketSession::WebSocketSession(tcp::socket&& socket, Router& router, const G
       config_(config),
       log_(log),
       client_id_(make_client_id()),
-      deadline_timer_(ws_.get_executor()) {}
+      deadline_timer_(ws_.get_executor()),
+      close_timer_(ws_.get_executor()) {}
 
 WebSocketSession::~WebSocketSession() {
     if (registered_) router_.remove_client(client_id_);
@@ -67,6 +68,7 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
         closing_ = true;
         pending_.clear();  // their replies are dropped when they come
         deadline_timer_.cancel();
+        close_timer_.cancel();
         return;
     }
     if (!closing_) {
@@ -90,6 +92,10 @@ void WebSocketSession::handle_message(std::string_view text) {
         return;
     }
     ClientRequest& request = *parsed.request;
+    if (draining_) {
+        send(format_error(request.context, "shutting_down", "the gateway is shutting down"));
+        return;
+    }
     EngineLink* engine = router_.find_engine(request.context.plugin);
     if (engine == nullptr) {
         send(format_error(request.context, "unknown_plugin",
@@ -114,6 +120,7 @@ void WebSocketSession::on_engine_reply(const wire::EngineReply& reply) {
     const ReplyContext context = std::move(it->second.context);
     pending_.erase(it);  // before send(): an overflow there clears pending_
     send(format_engine_reply(context, reply));
+    finish_drain_if_done();
     do_read();
 }
 
@@ -127,16 +134,7 @@ void WebSocketSession::send(std::string message) {
             outbox_bytes_ -= outbox_.back().size();
             outbox_.pop_back();
         }
-        closing_ = true;
-        pending_.clear();
-        close_after_write_ = websocket::close_reason(websocket::close_code::policy_error,
-                                                     "outbound buffer limit exceeded");
-        timer_expiry_ = Clock::now() + close_grace;
-        deadline_timer_.expires_at(timer_expiry_);
-        deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
-            if (auto self = weak.lock()) self->on_deadline(ec);
-        });
-        do_write();
+        begin_close(websocket::close_reason(websocket::close_code::policy_error, "outbound buffer limit exceeded"));
         return;
     }
     outbox_bytes_ += message.size();
@@ -178,16 +176,50 @@ void WebSocketSession::do_close(websocket::close_reason reason) {
 }
 
 void WebSocketSession::shut_down() {
-    if (closing_) return;
+    if (closing_ || draining_) return;
+    draining_ = true;
+    arm_close_timer(config_.drain_timeout);
+    finish_drain_if_done();
+}
+
+void WebSocketSession::finish_drain_if_done() {
+    if (draining_ && !closing_ && pending_.empty())
+        begin_close(websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
+}
+
+void WebSocketSession::begin_close(websocket::close_reason reason) {
     closing_ = true;
     pending_.clear();
-    close_after_write_ = websocket::close_reason(websocket::close_code::going_away, "server shutting down");
-    timer_expiry_ = Clock::now() + close_grace;
-    deadline_timer_.expires_at(timer_expiry_);
-    deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
-        if (auto self = weak.lock()) self->on_deadline(ec);
-    });
+    deadline_timer_.cancel();
+    close_after_write_ = std::move(reason);
+    arm_close_timer(close_grace);
     do_write();
+}
+
+void WebSocketSession::arm_close_timer(std::chrono::steady_clock::duration after) {
+    close_timer_.expires_after(after);
+    // A weak reference: a waiting timer must not keep a finished session alive.
+    close_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+        if (auto self = weak.lock()) self->on_close_timer(ec);
+    });
+}
+
+void WebSocketSession::on_close_timer(const beast::error_code& ec) {
+    if (ec == net::error::operation_aborted) return;
+    if (!closing_) {
+        // The drain deadline passed: what is still pending gets its one reply now.
+        auto left = std::move(pending_);
+        pending_.clear();
+        for (const auto& [id, request] : left)
+            send(format_error(request.context, "shutting_down",
+                              "the gateway shut down before plugin \"" + request.context.plugin + "\" replied"));
+        if (!closing_)
+            begin_close(websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
+        return;
+    }
+    // The close did not finish within the grace period: cut the socket.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
 }
 
 void WebSocketSession::track_deadline(Clock::time_point deadline) {
@@ -203,12 +235,7 @@ void WebSocketSession::track_deadline(Clock::time_point deadline) {
 void WebSocketSession::on_deadline(const beast::error_code& ec) {
     if (ec == net::error::operation_aborted) return;
     timer_expiry_ = Clock::time_point::max();
-    if (closing_) {
-        // The close did not finish within the grace period: cut the socket.
-        beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-        return;
-    }
+    if (closing_) return;
     const auto now = Clock::now();
     auto next = Clock::time_point::max();
     std::vector<ReplyContext> expired;
@@ -225,6 +252,7 @@ void WebSocketSession::on_deadline(const beast::error_code& ec) {
     // A late reply finds no pending entry and is dropped: exactly one answer each.
     for (const auto& context : expired)
         send(format_error(context, "timeout", "plugin \"" + context.plugin + "\" did not reply in time"));
+    finish_drain_if_done();
     do_read();
 }
 

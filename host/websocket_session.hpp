@@ -50,6 +50,12 @@ private:
     void do_write();
     void on_write(const beast::error_code& ec, std::size_t bytes);
     void do_close(websocket::close_reason reason);
+    // Stops taking requests, flushes what is queued, then sends `reason`; the
+    // socket is cut if that has not finished within a grace period.
+    void begin_close(websocket::close_reason reason);
+    void arm_close_timer(std::chrono::steady_clock::duration after);
+    void on_close_timer(const beast::error_code& ec);
+    void finish_drain_if_done();
     void track_deadline(Clock::time_point deadline);
     void on_deadline(const beast::error_code& ec);
     bool reading_allowed() const noexcept;
@@ -71,7 +77,9 @@ private:
     std::size_t outbox_bytes_ = 0;
     bool reading_ = false;
     bool writing_ = false;
-    bool closing_ = false;  // no more reads or replies; close once writes are done
+    bool draining_ = false;  // shutting down: no new requests, pending ones finish
+    bool closing_ = false;   // no more requests or replies; close once writes are done
+    net::steady_timer close_timer_;  // drain deadline, then the close grace period
     std::optional<websocket::close_reason> close_after_write_;
 };
 

@@ -21,6 +21,33 @@ std::optional<std::uint64_t> decode_request_id(std::string_view bytes) {
     return id;
 }
 
+std::string_view control_word(Control control) {
+    switch (control) {
+        case Control::ping: return "ping";
+        case Control::pong: return "pong";
+        case Control::bye: return "bye";
+        case Control::none: break;
+    }
+    return {};
+}
+
+Control parse_control(const zmq::message_t* frames, std::size_t count) {
+    if (count != 2 || frame_view(frames[0]) != magic) return Control::none;
+    const auto word = frame_view(frames[1]);
+    if (word == "ping") return Control::ping;
+    if (word == "pong") return Control::pong;
+    if (word == "bye") return Control::bye;
+    return Control::none;
+}
+
+bool send_control(zmq::socket_t& socket, Control control) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(control_word(control)), zmq::send_flags::dontwait);
+    return true;
+}
+
 bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
                   std::string_view payload) {
     const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;

@@ -7,6 +7,11 @@
 //   endpoint -> gateway:  ""  "PTC1"  request-id  client-id  "json"|"text"  result
 //                         ""  "PTC1"  request-id  client-id  "error"  code  message
 //
+// Liveness (the zmq guide's Paranoid Pirate heartbeating, in PTC1 frames):
+//   gateway -> endpoint:  ""  "PTC1"  "ping"      answered by the broker at once
+//   endpoint -> gateway:  ""  "PTC1"  "pong"
+//   endpoint -> gateway:  ""  "PTC1"  "bye"       the endpoint is shutting down
+//
 // A plain REQ client sends one frame (the payload) and gets one frame back:
 // the result, or "error: <message>".
 #include <cstdint>
@@ -54,6 +59,14 @@ struct EngineRequest {
 // nullopt with `problem` set when the frames are neither form.
 std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::size_t count,
                                            std::string& problem);
+
+enum class Control : std::uint8_t { none, ping, pong, bye };
+
+// The control word of a 2-frame PTC1 message, or Control::none.
+Control parse_control(const zmq::message_t* frames, std::size_t count);
+// Sends "" PTC1 <word> without blocking; false when zmq would block.
+bool send_control(zmq::socket_t& socket, Control control);
+std::string_view control_word(Control control);
 
 std::string encode_request_id(std::uint64_t id);
 std::optional<std::uint64_t> decode_request_id(std::string_view bytes);

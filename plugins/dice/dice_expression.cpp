@@ -108,6 +108,7 @@ private:
             count = read_number();
             skip_spaces();
         }
+        // A term starts with a digit or 'd', so without a 'd' here there is a count.
         if (at_end() || peek() != 'd') return add_constant(negative, *count);
 
         ++pos_;  // the 'd'
