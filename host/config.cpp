@@ -147,6 +147,7 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     const std::string where = "plugins." + name;
     if (!is_valid_plugin_name(name))
         fail(where, "a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'");
+    if (name == "portico") fail(where, "the name \"portico\" is the gateway's own plugin");
     require_object(value, where);
     refuse_unknown_keys(value, where,
                         {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",

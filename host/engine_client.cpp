@@ -80,7 +80,13 @@ void EngineClient::on_reply(EngineConnection& from, const wire::EngineReply& rep
         log_.debug("plugin " + plugin_ + ": reply for a client that has gone, dropped");
 }
 
-void EngineClient::on_control(EngineConnection& from, wire::Control control) {
+std::size_t EngineClient::engines_alive() const {
+    std::size_t alive = 0;
+    for (const auto& connection : connections_) alive += connection->state == EngineConnection::State::alive;
+    return alive;
+}
+
+void EngineClient::on_control(EngineConnection& from, wire::Control control, std::string_view info) {
     if (control == wire::Control::bye) {
         if (from.state != EngineConnection::State::leaving) {
             log_.info("plugin " + plugin_ + ": engine " + from.address() + " is shutting down");
@@ -88,6 +94,7 @@ void EngineClient::on_control(EngineConnection& from, wire::Control control) {
         }
         return;
     }
+    if (control == wire::Control::pong && !info.empty() && info != info_json_) info_json_ = std::string(info);
     heard_from(from);
 }
 

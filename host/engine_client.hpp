@@ -37,6 +37,9 @@ public:
 
     bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
+    std::string info_json() const override { return info_json_; }
+    std::size_t engines_alive() const override;
+    std::size_t engines_total() const override { return connections_.size(); }
 
 private:
     using Clock = EngineConnection::Clock;
@@ -50,7 +53,7 @@ private:
     };
 
     void on_reply(EngineConnection& from, const wire::EngineReply& reply) override;
-    void on_control(EngineConnection& from, wire::Control control) override;
+    void on_control(EngineConnection& from, wire::Control control, std::string_view info) override;
 
     static constexpr std::size_t no_connection = ~std::size_t{0};
     bool dispatch(std::uint64_t wire_id, Outstanding& request, std::string_view payload, std::size_t avoid);
@@ -75,6 +78,7 @@ private:
     std::uint64_t next_wire_id_ = 1;
     std::size_t next_start_ = 0;  // rotates ties between equally loaded engines
     net::steady_timer heartbeat_timer_;
+    std::string info_json_ = "{}";
 };
 
 }  // namespace portico

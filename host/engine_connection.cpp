@@ -86,8 +86,10 @@ void EngineConnection::drain() {
             log_.warn("engine link " + address_ + ": dropped a malformed message");
             continue;
         }
-        if (const auto control = wire::parse_control(frames.data() + 1, count - 1); control != wire::Control::none) {
-            owner_.on_control(*this, control);
+        std::string_view info;
+        if (const auto control = wire::parse_control(frames.data() + 1, count - 1, &info);
+            control != wire::Control::none) {
+            owner_.on_control(*this, control, info);
             continue;
         }
         if (auto reply = wire::parse_reply(frames.data() + 1, count - 1)) {

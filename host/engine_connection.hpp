@@ -25,7 +25,7 @@ public:
     public:
         virtual ~Owner() = default;
         virtual void on_reply(EngineConnection& from, const wire::EngineReply& reply) = 0;
-        virtual void on_control(EngineConnection& from, wire::Control control) = 0;
+        virtual void on_control(EngineConnection& from, wire::Control control, std::string_view info) = 0;
     };
 
     EngineConnection(net::io_context& io, zmq::context_t& context, std::string address, std::size_t index,

@@ -153,6 +153,11 @@ Expected<bool> EngineEndpoint::start() {
         return Error{"bind_failed", "plugin " + config_.name + ": cannot set up its endpoint: " + e.what()};
     }
 
+    info_json_ = nlohmann::json{{"name", config_.name},
+                                {"version", plugin_->version()},
+                                {"description", plugin_->description()},
+                                {"usage", plugin_->usage()}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     started_ = true;
     for (unsigned i = 0; i < config_.workers; ++i) workers_.emplace_back([this, i] { run_worker(i); });
     broker_ = std::thread([this] { run_broker(); });
@@ -239,7 +244,8 @@ void EngineEndpoint::run_broker() {
                     for (std::size_t i = 0; i <= delimiter; ++i)
                         frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
                     send_text(frontend_, wire::magic, true);
-                    send_text(frontend_, wire::control_word(wire::Control::pong), false);
+                    send_text(frontend_, wire::control_word(wire::Control::pong), true);
+                    send_text(frontend_, info_json_, false);
                     continue;
                 }
                 if (queue.size() >= config_.max_queued) {

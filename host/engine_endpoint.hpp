@@ -55,6 +55,7 @@ private:
     std::string inproc_endpoint_;
     std::string backend_endpoint_;
     std::string control_endpoint_;
+    std::string info_json_;  // sent with every pong: what the plugin is
 
     zmq::socket_t frontend_;
     zmq::socket_t backend_;

@@ -2,7 +2,9 @@
 
 namespace portico {
 
-GatewayLoop::GatewayLoop(Logger& log) : log_(log), work_(net::make_work_guard(io_)) {}
+GatewayLoop::GatewayLoop(Logger& log) : log_(log), work_(net::make_work_guard(io_)) {
+    router_.add_engine(std::string(builtin_plugin_name), builtin_);
+}
 
 GatewayLoop::~GatewayLoop() {
     stop();

@@ -4,6 +4,7 @@
 // loops, and a connection's requests and replies never leave its loop, so
 // nothing is shared between threads on the request path.
 #include "config.hpp"
+#include "builtin_plugin.hpp"
 #include "engine_client.hpp"
 #include "logger.hpp"
 #include "net.hpp"
@@ -43,6 +44,7 @@ private:
     net::io_context io_{1};
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
     std::vector<std::unique_ptr<EngineClient>> engines_;
+    BuiltinPlugin builtin_{io_, router_};
     std::thread thread_;
 };
 

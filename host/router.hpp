@@ -33,6 +33,11 @@ public:
     // False when the request could not be queued (no engine reachable).
     virtual bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) = 0;
     virtual std::chrono::milliseconds timeout() const = 0;
+    // What the engines said of the plugin (a JSON object, "{}" before any
+    // answered), and how many of its engines are in rotation.
+    virtual std::string info_json() const { return "{}"; }
+    virtual std::size_t engines_alive() const { return 0; }
+    virtual std::size_t engines_total() const { return 0; }
 };
 
 class Router {
@@ -41,6 +46,10 @@ public:
     EngineLink* find_engine(std::string_view plugin) const;
     // "dice, echo": for messages that name an unknown plugin.
     std::string plugin_list() const;
+    template <class Visit>
+    void for_each_engine(Visit&& visit) const {
+        for (const auto& [name, link] : engines_) visit(name, *link);
+    }
 
     void add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection);
     void remove_client(const std::string& client_id);

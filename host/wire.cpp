@@ -31,11 +31,15 @@ std::string_view control_word(Control control) {
     return {};
 }
 
-Control parse_control(const zmq::message_t* frames, std::size_t count) {
-    if (count != 2 || frame_view(frames[0]) != magic) return Control::none;
+Control parse_control(const zmq::message_t* frames, std::size_t count, std::string_view* info) {
+    if (count < 2 || count > 3 || frame_view(frames[0]) != magic) return Control::none;
     const auto word = frame_view(frames[1]);
+    if (word == "pong") {
+        if (info) *info = count == 3 ? frame_view(frames[2]) : std::string_view();
+        return Control::pong;
+    }
+    if (count != 2) return Control::none;
     if (word == "ping") return Control::ping;
-    if (word == "pong") return Control::pong;
     if (word == "bye") return Control::bye;
     return Control::none;
 }

@@ -9,7 +9,8 @@
 //
 // Liveness (the zmq guide's Paranoid Pirate heartbeating, in PTC1 frames):
 //   gateway -> endpoint:  ""  "PTC1"  "ping"      answered by the broker at once
-//   endpoint -> gateway:  ""  "PTC1"  "pong"
+//   endpoint -> gateway:  ""  "PTC1"  "pong"  info    info: the plugin's name,
+//                                                      version, description and usage as a JSON object
 //   endpoint -> gateway:  ""  "PTC1"  "bye"       the endpoint is shutting down
 //
 // A plain REQ client sends one frame (the payload) and gets one frame back:
@@ -62,8 +63,9 @@ std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::si
 
 enum class Control : std::uint8_t { none, ping, pong, bye };
 
-// The control word of a 2-frame PTC1 message, or Control::none.
-Control parse_control(const zmq::message_t* frames, std::size_t count);
+// The control word of a PTC1 control message, or Control::none. For a pong,
+// `info` (if given) receives its info frame.
+Control parse_control(const zmq::message_t* frames, std::size_t count, std::string_view* info = nullptr);
 // Sends "" PTC1 <word> without blocking; false when zmq would block.
 bool send_control(zmq::socket_t& socket, Control control);
 std::string_view control_word(Control control);

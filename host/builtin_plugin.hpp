@@ -1,0 +1,37 @@
+#pragma once
+// The gateway's own plugin, "portico": answers questions about the gateway
+// itself without any engine. `portico plugins` lists the plugins served here
+// (name, version, description, usage, engines in rotation); `portico version`.
+#include "net.hpp"
+#include "router.hpp"
+
+#include <string>
+
+namespace portico {
+
+inline constexpr std::string_view builtin_plugin_name = "portico";
+
+class BuiltinPlugin final : public EngineLink {
+public:
+    BuiltinPlugin(net::io_context& io, Router& router);
+
+    bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
+    std::chrono::milliseconds timeout() const override { return std::chrono::seconds(5); }
+    std::string info_json() const override;
+    std::size_t engines_alive() const override { return 1; }
+    std::size_t engines_total() const override { return 1; }
+
+    // The answer to one command, as (kind, body[, code]): pure, for tests.
+    struct Answer {
+        wire::ReplyKind kind;
+        std::string body;
+        std::string code;
+    };
+    Answer answer(std::string_view command) const;
+
+private:
+    net::io_context& io_;
+    Router& router_;
+};
+
+}  // namespace portico
