@@ -40,6 +40,8 @@ public:
     std::string info_json() const override { return info_json_; }
     std::size_t engines_alive() const override;
     std::size_t engines_total() const override { return connections_.size(); }
+    // No request is waiting for an answer on this link.
+    bool idle() const noexcept { return outstanding_.empty(); }
 
 private:
     using Clock = EngineConnection::Clock;

@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::string_view ready_signal = "READY";
 constexpr std::string_view stop_signal = "STOP";
+constexpr std::string_view swap_signal = "SWAP";
 
 // A unique suffix for inproc names, so endpoints never collide (also when a
 // plugin is served twice during a reload).
@@ -153,21 +154,58 @@ Expected<bool> EngineEndpoint::start() {
         return Error{"bind_failed", "plugin " + config_.name + ": cannot set up its endpoint: " + e.what()};
     }
 
-    info_json_ = nlohmann::json{{"name", config_.name},
-                                {"version", plugin_->version()},
-                                {"description", plugin_->description()},
-                                {"usage", plugin_->usage()}}
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    info_json_ = make_info_json(config_.name, *plugin_);
     started_ = true;
-    for (unsigned i = 0; i < config_.workers; ++i) workers_.emplace_back([this, i] { run_worker(i); });
+    start_workers();
     broker_ = std::thread([this] { run_broker(); });
     return true;
 }
 
+std::string EngineEndpoint::make_info_json(const std::string& name, const LoadedPlugin& plugin) {
+    return nlohmann::json{{"name", name},
+                          {"version", plugin.version()},
+                          {"description", plugin.description()},
+                          {"usage", plugin.usage()}}
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void EngineEndpoint::start_workers() {
+    for (unsigned i = 0; i < config_.workers; ++i) {
+        std::string routing_id = "g" + std::to_string(generation_) + ".w" + std::to_string(i);
+        workers_.emplace_back([this, i, routing_id, plugin = plugin_, limit = config_.max_request_bytes] {
+            run_worker(i, routing_id, plugin, limit);
+        });
+    }
+}
+
+void EngineEndpoint::replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config) {
+    std::vector<std::thread> old_workers;
+    {
+        std::lock_guard<std::mutex> lock(control_mutex_);
+        if (!started_) return;
+        old_workers = std::move(workers_);
+        workers_.clear();
+        plugin_ = std::move(plugin);
+        config_ = std::move(config);
+        ++generation_;
+        start_workers();
+        // SWAP generation workers max_queued info
+        control_sender_.send(zmq::buffer(swap_signal), zmq::send_flags::sndmore);
+        control_sender_.send(zmq::buffer(std::to_string(generation_)), zmq::send_flags::sndmore);
+        control_sender_.send(zmq::buffer(std::to_string(config_.workers)), zmq::send_flags::sndmore);
+        control_sender_.send(zmq::buffer(std::to_string(config_.max_queued)), zmq::send_flags::sndmore);
+        control_sender_.send(zmq::buffer(make_info_json(config_.name, *plugin_)), zmq::send_flags::none);
+    }
+    for (auto& worker : old_workers) worker.join();
+}
+
 void EngineEndpoint::stop() {
-    if (!started_) return;
-    started_ = false;
-    control_sender_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+    {
+        std::lock_guard<std::mutex> lock(control_mutex_);
+        if (!started_) return;
+        started_ = false;
+        control_sender_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+    }
     broker_.join();
     for (auto& worker : workers_) worker.join();
     workers_.clear();
@@ -177,12 +215,15 @@ void EngineEndpoint::stop() {
 void EngineEndpoint::run_broker() {
     using Clock = std::chrono::steady_clock;
     using Message = std::vector<zmq::message_t>;
+    const std::string name = config_.name;  // config_ may be replaced while this runs
     std::deque<std::string> idle;  // routing ids of workers waiting for work
     unsigned busy_or_starting = config_.workers;
     std::deque<Message> queue;     // requests waiting for a worker (bounded: max_queued)
     std::set<std::string> gateways;  // peers that ping us: told "bye" when we stop
     constexpr std::size_t max_gateways = 4096;
     bool stopping = false;
+    std::string current_prefix = "g" + std::to_string(generation_) + ".";
+    std::size_t max_queued = config_.max_queued;
     Clock::time_point quiet_until;  // after "bye", requests already on their way still count
     std::array<zmq::message_t, wire::max_frames + 2> frames;
 
@@ -200,7 +241,7 @@ void EngineEndpoint::run_broker() {
                       stopping ? std::chrono::milliseconds(20) : std::chrono::milliseconds(-1));
         } catch (const zmq::error_t& e) {
             if (e.num() == EINTR) continue;
-            log_.error("endpoint " + config_.name + ": poll failed: " + e.what());
+            log_.error("endpoint " + name + ": poll failed: " + e.what());
             break;
         }
 
@@ -211,13 +252,30 @@ void EngineEndpoint::run_broker() {
                 std::string worker_id(wire::frame_view(frames[0]));
                 if (!(count == 2 && wire::frame_view(frames[1]) == ready_signal))
                     send_frames(frontend_, frames.data() + 1, count - 1);
-                idle.push_back(std::move(worker_id));
                 --busy_or_starting;
+                if (worker_id.compare(0, current_prefix.size(), current_prefix) == 0) {
+                    idle.push_back(std::move(worker_id));
+                } else {
+                    // A worker of a replaced engine: its work is done, let it go.
+                    backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
+                    backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+                }
             }
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            zmq::message_t signal;
-            (void)control_receiver_.recv(signal, zmq::recv_flags::none);
+            const std::size_t count = receive_message(control_receiver_, frames);
+            if (count == 5 && wire::frame_view(frames[0]) == swap_signal) {
+                current_prefix = "g" + frames[1].to_string() + ".";
+                busy_or_starting += static_cast<unsigned>(std::stoul(frames[2].to_string()));
+                max_queued = std::stoul(frames[3].to_string());
+                info_json_ = frames[4].to_string();
+                for (const auto& worker_id : idle) {
+                    backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
+                    backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+                }
+                idle.clear();
+                continue;
+            }
             stopping = true;
             // Tell every gateway first, so that they send nothing new; what is
             // already on its way is still taken for a moment, then drained.
@@ -248,9 +306,9 @@ void EngineEndpoint::run_broker() {
                     send_text(frontend_, info_json_, false);
                     continue;
                 }
-                if (queue.size() >= config_.max_queued) {
+                if (queue.size() >= max_queued) {
                     send_reply(frontend_, frames.data(), count, delimiter,
-                               Reply::error("overloaded", "plugin \"" + config_.name + "\" has " +
+                               Reply::error("overloaded", "plugin \"" + name + "\" has " +
                                                               std::to_string(queue.size()) +
                                                               " requests waiting; try again later"));
                     continue;
@@ -278,14 +336,15 @@ void EngineEndpoint::run_broker() {
     control_receiver_.close();
 }
 
-void EngineEndpoint::run_worker(unsigned index) {
+void EngineEndpoint::run_worker(unsigned index, std::string routing_id, std::shared_ptr<LoadedPlugin> plugin,
+                                std::size_t max_request_bytes) {
     zmq::socket_t socket(context_, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::routing_id, "w" + std::to_string(index));
+    socket.set(zmq::sockopt::routing_id, routing_id);
     socket.connect(backend_endpoint_);
     send_text(socket, ready_signal, false);
 
-    Engine& engine = plugin_->engine();
+    Engine& engine = plugin->engine();
     std::array<zmq::message_t, wire::max_frames + 2> frames;
     while (true) {
         const std::size_t count = receive_message(socket, frames);
@@ -300,9 +359,9 @@ void EngineEndpoint::run_worker(unsigned index) {
         std::string problem;
         auto request = wire::parse_request(frames.data() + delimiter + 1, count - delimiter - 1, problem);
         Reply reply = Reply::error("bad_request", "malformed request: " + problem);
-        if (request && request->payload.size() > config_.max_request_bytes) {
+        if (request && request->payload.size() > max_request_bytes) {
             reply = Reply::error("too_large", "the request is larger than " +
-                                                  std::to_string(config_.max_request_bytes) + " bytes");
+                                                  std::to_string(max_request_bytes) + " bytes");
         } else if (request) {
             Request call;
             call.client_id = request->client_id;

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,9 +31,14 @@ public:
     // Binds the configured address and an inproc address, then starts the
     // broker and the workers. A failed bind is returned, nothing is started.
     Expected<bool> start();
-    // Stops taking requests, lets the workers finish the ones they hold, then
-    // joins every thread. Idempotent.
+    // Stops taking requests, tells connected gateways "bye", lets the workers
+    // finish the ones they hold, then joins every thread. Idempotent.
     void stop();
+    // Serves a new engine (a reloaded plugin, or new settings) on the same
+    // address without dropping anything: new requests go to new workers while
+    // the old workers finish what they hold; returns once they have, so the
+    // old plugin can be unloaded. Never concurrently with stop().
+    void replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config);
 
     const std::string& name() const noexcept { return config_.name; }
     // The address actually bound (a '*' port resolved), for printing.
@@ -44,7 +50,12 @@ public:
 
 private:
     void run_broker();
-    void run_worker(unsigned index);
+    // A worker holds its own reference to the plugin it calls, so the plugin
+    // is unloaded only after the last worker that can call it has returned.
+    void run_worker(unsigned index, std::string routing_id, std::shared_ptr<LoadedPlugin> plugin,
+                    std::size_t max_request_bytes);
+    void start_workers();
+    static std::string make_info_json(const std::string& name, const LoadedPlugin& plugin);
 
     zmq::context_t& context_;
     PluginConfig config_;
@@ -60,10 +71,12 @@ private:
     zmq::socket_t frontend_;
     zmq::socket_t backend_;
     zmq::socket_t control_receiver_;  // owned by the broker thread once it runs
-    zmq::socket_t control_sender_;    // owned by the thread that calls stop()
+    zmq::socket_t control_sender_;    // used under control_mutex_
+    std::mutex control_mutex_;
 
     std::thread broker_;
     std::vector<std::thread> workers_;
+    unsigned generation_ = 0;  // of the current workers; in their routing ids
     bool started_ = false;
 };
 

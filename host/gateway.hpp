@@ -20,8 +20,11 @@ public:
     Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_context& control, Logger& log);
     ~Gateway();
 
-    // Before start(): route `plugin` to the engines at these zmq addresses.
-    void add_plugin(const PluginConfig& plugin, const std::vector<std::string>& addresses);
+    // Routes `plugin` to the engines at these zmq addresses (adds or replaces;
+    // also while running).
+    void set_plugin(const PluginConfig& plugin, const std::vector<std::string>& addresses);
+    // Stops routing `plugin`; requests already sent are still answered.
+    void remove_plugin(const std::string& plugin);
     // Listens and starts the loops; returns the address actually bound.
     Expected<tcp::endpoint> start();
     // Stops accepting, lets requests in flight finish for up to the config's

@@ -1,5 +1,7 @@
 #include "gateway_loop.hpp"
 
+#include <algorithm>
+
 namespace portico {
 
 GatewayLoop::GatewayLoop(Logger& log) : log_(log), work_(net::make_work_guard(io_)) {
@@ -11,12 +13,43 @@ GatewayLoop::~GatewayLoop() {
     // Sessions die with io_'s queued handlers; links go before io_, whose
     // descriptors they borrow.
     engines_.clear();
+    retired_.clear();
 }
 
-void GatewayLoop::add_engine(zmq::context_t& context, const PluginConfig& plugin,
+void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin,
                              const std::vector<std::string>& addresses) {
-    engines_.push_back(std::make_unique<EngineClient>(io_, context, plugin, addresses, router_, log_));
-    router_.add_engine(plugin.name, *engines_.back());
+    net::post(io_, [this, &context, plugin, addresses] {
+        auto client = std::make_unique<EngineClient>(io_, context, plugin, addresses, router_, log_);
+        router_.add_engine(plugin.name, *client);
+        auto& slot = engines_[plugin.name];
+        if (slot) retire(std::move(slot));
+        slot = std::move(client);
+    });
+}
+
+void GatewayLoop::remove_engine(const std::string& plugin) {
+    net::post(io_, [this, plugin] {
+        router_.remove_engine(plugin);
+        auto it = engines_.find(plugin);
+        if (it == engines_.end()) return;
+        retire(std::move(it->second));
+        engines_.erase(it);
+    });
+}
+
+void GatewayLoop::retire(std::unique_ptr<EngineClient> client) {
+    retired_.push_back(std::move(client));
+    if (retired_.size() == 1) sweep_retired();
+}
+
+void GatewayLoop::sweep_retired() {
+    retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [](const auto& c) { return c->idle(); }),
+                   retired_.end());
+    if (retired_.empty()) return;
+    retire_timer_.expires_after(std::chrono::milliseconds(200));
+    retire_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) sweep_retired();
+    });
 }
 
 void GatewayLoop::start() {

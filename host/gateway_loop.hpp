@@ -12,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,8 +31,11 @@ public:
     net::io_context& io() noexcept { return io_; }
     Router& router() noexcept { return router_; }
 
-    // Before start(): links this loop to a plugin's engine endpoints.
-    void add_engine(zmq::context_t& context, const PluginConfig& plugin, const std::vector<std::string>& addresses);
+    // Links this loop to a plugin's engines (replacing an older link), or
+    // unlinks it. Both run on the loop's thread; a replaced or removed link
+    // stays until the requests outstanding on it are answered or time out.
+    void set_engine(zmq::context_t& context, const PluginConfig& plugin, const std::vector<std::string>& addresses);
+    void remove_engine(const std::string& plugin);
     void start();
     // Asks every connection to close (1001) from the loop's own thread.
     void shut_down_clients();
@@ -43,7 +47,12 @@ private:
     Router router_;  // declared before io_: destroyed sessions still unregister from it
     net::io_context io_{1};
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
-    std::vector<std::unique_ptr<EngineClient>> engines_;
+    void retire(std::unique_ptr<EngineClient> client);
+    void sweep_retired();
+
+    std::map<std::string, std::unique_ptr<EngineClient>> engines_;
+    std::vector<std::unique_ptr<EngineClient>> retired_;
+    net::steady_timer retire_timer_{io_};
     BuiltinPlugin builtin_{io_, router_};
     std::thread thread_;
 };

@@ -1,5 +1,6 @@
 #include "host.hpp"
 
+#include <algorithm>
 #include <ostream>
 
 namespace portico {
@@ -28,20 +29,14 @@ Expected<bool> Host::start() {
         announce_ << "portico: plugin " << endpoint->name() << " " << plugin.value()->version() << " serving on "
                   << endpoint->bound_endpoint() << " (" << plugin_config.workers << " workers; usage: "
                   << plugin.value()->usage() << ")\n";
-        plugins_.push_back(plugin.value());
         endpoints_.push_back(std::move(endpoint));
     }
 
     if (role != Role::engine) {
         gateway_ = std::make_unique<Gateway>(config_.gateway, zmq_context_, control_, log_);
         for (const auto& plugin_config : config_.plugins) {
-            // In-process engines over inproc; remote ones over their addresses.
-            std::vector<std::string> addresses;
-            for (const auto& endpoint : endpoints_)
-                if (endpoint->name() == plugin_config.name) addresses.push_back(endpoint->inproc_endpoint());
-            addresses.insert(addresses.end(), plugin_config.connect.begin(), plugin_config.connect.end());
-            if (addresses.empty()) addresses.push_back(plugin_config.endpoint);  // role gateway, same file
-            gateway_->add_plugin(plugin_config, addresses);
+            const auto addresses = gateway_addresses(plugin_config);
+            gateway_->set_plugin(plugin_config, addresses);
             if (role == Role::gateway || !plugin_config.connect.empty()) {
                 std::string list;
                 for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a;
@@ -65,17 +60,55 @@ Expected<bool> Host::start() {
     return true;
 }
 
+std::vector<std::string> Host::gateway_addresses(const PluginConfig& plugin) const {
+    // In-process engines over inproc; remote ones over their addresses.
+    std::vector<std::string> addresses;
+    if (auto* endpoint = endpoint_named(plugin.name)) addresses.push_back(endpoint->inproc_endpoint());
+    addresses.insert(addresses.end(), plugin.connect.begin(), plugin.connect.end());
+    if (addresses.empty()) addresses.push_back(plugin.endpoint);  // role gateway reading an engine's file
+    return addresses;
+}
+
+EngineEndpoint* Host::endpoint_named(const std::string& name) const {
+    for (const auto& endpoint : endpoints_)
+        if (endpoint->name() == name) return endpoint.get();
+    return nullptr;
+}
+
 void Host::run() {
     signals_.add(SIGINT);
     signals_.add(SIGTERM);
-    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    signals_.add(SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [this, &on_signal](const boost::system::error_code& ec, int signal) {
         if (ec) return;
+        if (signal == SIGHUP) {
+            reload_in_background();
+            signals_.async_wait(on_signal);
+            return;
+        }
         log_.info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
         control_.stop();
-    });
+    };
+    signals_.async_wait(on_signal);
     auto guard = net::make_work_guard(control_);
     control_.run();
     stop();
+}
+
+void Host::reload_in_background() {
+    if (reloading_.exchange(true)) {
+        log_.warn("SIGHUP: a reload is already running; ignored");
+        return;
+    }
+    if (reload_thread_.joinable()) reload_thread_.join();
+    log_.info("SIGHUP: reloading the config");
+    reload_thread_ = std::thread([this] {
+        auto result = reload();
+        if (result) log_.info("reload: " + result.value());
+        else log_.error("reload refused, nothing changed: " + result.error().message);
+        reloading_ = false;
+    });
 }
 
 void Host::request_stop() {
@@ -83,21 +116,154 @@ void Host::request_stop() {
 }
 
 void Host::stop() {
+    if (reload_thread_.joinable()) reload_thread_.join();
+    std::lock_guard<std::mutex> lock(reload_mutex_);
     // Construction in reverse: stop accepting and close clients, stop the
     // endpoints (their workers finish what they hold), then unload plugins.
     if (gateway_) gateway_->stop();
     gateway_.reset();
     for (auto& endpoint : endpoints_) endpoint->stop();
     endpoints_.clear();
-    plugins_.clear();
     if (running_) log_.info("stopped");
     running_ = false;
 }
 
 std::string Host::endpoint_of(const std::string& plugin) const {
+    auto* endpoint = endpoint_named(plugin);
+    return endpoint ? endpoint->bound_endpoint() : std::string();
+}
+
+namespace {
+
+bool same_engine_side(const PluginConfig& a, const PluginConfig& b) {
+    return a.library == b.library && a.workers == b.workers && a.max_request_bytes == b.max_request_bytes &&
+           a.max_queued == b.max_queued && a.settings_json == b.settings_json;
+}
+
+bool same_gateway_side(const PluginConfig& a, const PluginConfig& b) {
+    return a.connect == b.connect && a.timeout == b.timeout && a.idempotent == b.idempotent &&
+           a.max_attempts == b.max_attempts && a.heartbeat == b.heartbeat && a.dead_after == b.dead_after &&
+           a.endpoint == b.endpoint;
+}
+
+bool same_gateway_config(const GatewayConfig& a, const GatewayConfig& b) {
+    return a.address == b.address && a.port == b.port && a.path == b.path && a.threads == b.threads &&
+           a.max_message_bytes == b.max_message_bytes && a.max_inflight_per_client == b.max_inflight_per_client &&
+           a.max_outbound_bytes == b.max_outbound_bytes && a.drain_timeout == b.drain_timeout;
+}
+
+const PluginConfig* find_plugin(const std::vector<PluginConfig>& plugins, const std::string& name) {
+    for (const auto& plugin : plugins)
+        if (plugin.name == name) return &plugin;
+    return nullptr;
+}
+
+}  // namespace
+
+Expected<std::string> Host::reload() {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    if (!running_) return Error{"not_running", "the host is not running"};
+    if (!config_source_) return Error{"no_config_source", "no config file to read again"};
+    auto fresh = config_source_();
+    if (!fresh) return fresh.error();
+    Config next = std::move(fresh).value();
+    const Role role = config_.role;
+    if (!same_gateway_config(config_.gateway, next.gateway) || next.plugin_dir != config_.plugin_dir)
+        log_.warn("reload: gateway settings and plugin_dir changed in " + next.source +
+                  "; they take effect at the next restart");
+
+    // 1. Prepare, changing nothing that runs: load every new or changed
+    //    engine, and bind every new endpoint. Any failure undoes this step.
+    struct Swap {
+        EngineEndpoint* endpoint;
+        std::shared_ptr<LoadedPlugin> plugin;
+        PluginConfig config;
+    };
+    std::vector<Swap> swaps;
+    std::vector<std::unique_ptr<EngineEndpoint>> started;  // new endpoints (new plugins or new addresses)
+    std::vector<EngineEndpoint*> to_stop;                  // endpoints that go away
+    for (const auto& plugin : next.plugins) {
+        const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
+        EngineEndpoint* current = endpoint_named(plugin.name);
+        if (!plugin.served_here(role)) {
+            if (current) to_stop.push_back(current);
+            continue;
+        }
+        const auto stamp = stamp_file(plugin.library);
+        const bool file_changed = current && (!stamp || *stamp != current->plugin().stamp());
+        const bool same_address = current && old && old->endpoint == plugin.endpoint;
+        if (current && same_address && !file_changed && same_engine_side(*old, plugin)) continue;
+        // The loader would hand back the loaded library for a known path.
+        bool path_loaded = false;
+        for (const auto& endpoint : endpoints_) path_loaded = path_loaded || endpoint->plugin().path() == plugin.library;
+        auto loaded = load_plugin(plugin, path_loaded && file_changed);
+        if (!loaded) return loaded.error();
+        if (current && same_address) {
+            swaps.push_back(Swap{current, loaded.value(), plugin});
+            continue;
+        }
+        auto endpoint = std::make_unique<EngineEndpoint>(zmq_context_, plugin, loaded.value(), log_);
+        auto bound = endpoint->start();
+        if (!bound) {
+            for (auto& e : started) e->stop();
+            return bound.error();
+        }
+        if (current) to_stop.push_back(current);
+        started.push_back(std::move(endpoint));
+    }
     for (const auto& endpoint : endpoints_)
-        if (endpoint->name() == plugin) return endpoint->bound_endpoint();
-    return {};
+        if (!find_plugin(next.plugins, endpoint->name())) to_stop.push_back(endpoint.get());
+
+    // 2. Commit. New endpoints join; gateways route to what is now served;
+    //    replaced engines drain into their successors; removed ones drain.
+    std::vector<std::string> added, replaced, removed, rerouted;
+    for (auto& endpoint : started) {
+        announce_ << "portico: plugin " << endpoint->name() << " " << endpoint->plugin().version()
+                  << " serving on " << endpoint->bound_endpoint() << "\n" << std::flush;
+        (find_plugin(config_.plugins, endpoint->name()) ? replaced : added).push_back(endpoint->name());
+    }
+    std::vector<std::unique_ptr<EngineEndpoint>> stopping;
+    for (auto* endpoint : to_stop) {
+        for (auto it = endpoints_.begin(); it != endpoints_.end(); ++it)
+            if (it->get() == endpoint) {
+                stopping.push_back(std::move(*it));
+                endpoints_.erase(it);
+                break;
+            }
+    }
+    for (auto& endpoint : started) endpoints_.push_back(std::move(endpoint));
+    if (gateway_) {
+        for (const auto& plugin : next.plugins) {
+            const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
+            const bool moved = std::find(added.begin(), added.end(), plugin.name) != added.end() ||
+                               std::find(replaced.begin(), replaced.end(), plugin.name) != replaced.end();
+            if (old && !moved && same_gateway_side(*old, plugin) &&
+                old->served_here(role) == plugin.served_here(role))
+                continue;
+            gateway_->set_plugin(plugin, gateway_addresses(plugin));
+            if (old && !moved) rerouted.push_back(plugin.name);
+        }
+        for (const auto& old : config_.plugins)
+            if (!find_plugin(next.plugins, old.name)) gateway_->remove_plugin(old.name);
+    }
+    for (const auto& old : config_.plugins)
+        if (!find_plugin(next.plugins, old.name)) removed.push_back(old.name);
+    config_.plugins = next.plugins;
+    for (auto& swap : swaps) {
+        swap.endpoint->replace(swap.plugin, swap.config);  // returns once the old workers are done
+        replaced.push_back(swap.config.name);
+    }
+    // The old engines finish what they hold (gateways were told "bye"), then unload.
+    for (auto& endpoint : stopping) endpoint->stop();
+    stopping.clear();
+
+    auto list = [](const std::vector<std::string>& names) {
+        std::string text;
+        for (const auto& n : names) text += (text.empty() ? "" : ",") + n;
+        return text.empty() ? std::string("-") : text;
+    };
+    return "added " + list(added) + "; replaced " + list(replaced) + "; removed " + list(removed) +
+           "; rerouted " + list(rerouted);
 }
 
 }  // namespace portico

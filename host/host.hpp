@@ -12,7 +12,11 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
+#include <functional>
 #include <iosfwd>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,8 +34,20 @@ public:
     // Loads every plugin, binds every endpoint and the gateway. On any error
     // nothing keeps running and the error says what and where.
     Expected<bool> start();
-    // Runs the control loop until SIGINT/SIGTERM or request_stop(), then stops.
+    // Runs the control loop until SIGINT/SIGTERM or request_stop(), then
+    // stops. SIGHUP reloads the config (see reload()).
     void run();
+    // Where reload() reads the config again (the file given at start-up).
+    void set_config_source(std::function<Expected<Config>()> source) { config_source_ = std::move(source); }
+    // Re-reads the config and applies the plugin changes without dropping a
+    // client: new plugins are loaded and served; removed ones stop taking
+    // requests, finish those in flight and are unloaded; a plugin whose .so
+    // changed on disk, or whose settings changed, is loaded anew and takes
+    // new requests while the old one drains. If anything fails to load or
+    // bind, nothing changes and the error says why. Gateway settings need a
+    // restart. Returns a one-line summary. Thread-safe; blocks while old
+    // engines drain, so SIGHUP runs it on a thread of its own.
+    Expected<std::string> reload();
     // Thread-safe: makes run() stop the host and return.
     void request_stop();
     void stop();
@@ -42,17 +58,24 @@ public:
     std::string endpoint_of(const std::string& plugin) const;
 
 private:
+    std::vector<std::string> gateway_addresses(const PluginConfig& plugin) const;
+    EngineEndpoint* endpoint_named(const std::string& name) const;
+    void reload_in_background();
+
     Config config_;
     Logger& log_;
     std::ostream& announce_;
     net::io_context control_{1};
     net::signal_set signals_;
     zmq::context_t zmq_context_;
-    std::vector<std::shared_ptr<LoadedPlugin>> plugins_;
-    std::vector<std::unique_ptr<EngineEndpoint>> endpoints_;
+    std::vector<std::unique_ptr<EngineEndpoint>> endpoints_;  // each owns its plugin
     std::unique_ptr<Gateway> gateway_;
     std::uint16_t gateway_port_ = 0;
     bool running_ = false;
+    std::function<Expected<Config>()> config_source_;
+    std::mutex reload_mutex_;  // one reload at a time, never during stop()
+    std::thread reload_thread_;
+    std::atomic<bool> reloading_{false};
 };
 
 }  // namespace portico

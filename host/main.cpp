@@ -27,7 +27,9 @@ Serves engine plugins on zmq endpoints and routes WebSocket clients to them.
   --help               this text
   --version            the version of portico and of its plugin API
 
-SIGINT or SIGTERM stops portico cleanly.
+SIGINT or SIGTERM stops portico cleanly; SIGHUP reloads the config: new
+plugins start, removed ones drain and unload, changed .so files are loaded
+anew, and no client is disconnected.
 )";
 
 // Plugins sit beside the executable in the build tree (bin/plugins) and in
@@ -99,6 +101,10 @@ int main(int argc, char** argv) {
 
     portico::Logger log(config.value().log_level);
     portico::Host host(std::move(config).value(), log, std::cout);
+    host.set_config_source([config_path, defaults] {
+        return config_path.empty() ? portico::default_config(defaults)
+                                   : portico::load_config_file(config_path, defaults);
+    });
     auto started = host.start();
     if (!started) {
         std::cerr << "portico: " << started.error().message << "\n";

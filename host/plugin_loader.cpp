@@ -1,7 +1,11 @@
 #include "plugin_loader.hpp"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
 
 namespace portico {
@@ -33,7 +37,32 @@ Error load_error(const PluginConfig& config, const std::string& problem) {
                  "plugin \"" + config.name + "\" (" + config.library + "): " + problem};
 }
 
+// Copies the plugin to a private file the loader has never seen.
+Expected<std::string> private_copy(const PluginConfig& config) {
+    namespace fs = std::filesystem;
+    static std::atomic<unsigned> counter{0};
+    std::error_code ec;
+    const fs::path dir = fs::temp_directory_path(ec) / ("portico-" + std::to_string(getpid()));
+    if (!ec) fs::create_directories(dir, ec);
+    const fs::path copy = dir / (config.name + "." + std::to_string(++counter) + ".so");
+    if (!ec) fs::copy_file(config.library, copy, fs::copy_options::overwrite_existing, ec);
+    if (ec) return Error{"plugin_load_failed", "plugin \"" + config.name + "\" (" + config.library +
+                                                   "): cannot make a private copy to load: " + ec.message()};
+    return copy.string();
+}
+
 }  // namespace
+
+std::optional<FileStamp> stamp_file(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+    FileStamp stamp;
+    stamp.device = static_cast<std::uint64_t>(info.st_dev);
+    stamp.inode = static_cast<std::uint64_t>(info.st_ino);
+    stamp.size = static_cast<std::uint64_t>(info.st_size);
+    stamp.modified_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+    return stamp;
+}
 
 LoadedPlugin::LoadedPlugin(boost::dll::shared_library library, const PluginInfo& info,
                            std::uint32_t api_version, std::string path)
@@ -49,10 +78,22 @@ LoadedPlugin::~LoadedPlugin() {
     engine_.reset();  // explicit, though member order already does it: the code must still be mapped
 }
 
-Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config) {
+Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, bool fresh_copy) {
+    const auto stamp = stamp_file(config.library);
+    if (!stamp) return load_error(config, "cannot read the file");
+    std::string load_path = config.library;
+    if (fresh_copy) {
+        auto copy = private_copy(config);
+        if (!copy) return copy.error();
+        load_path = copy.value();
+    }
     boost::system::error_code ec;
-    boost::dll::shared_library library(config.library,
+    boost::dll::shared_library library(load_path,
                                        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    if (fresh_copy) {
+        std::error_code ignored;
+        std::filesystem::remove(load_path, ignored);  // the mapping outlives the name
+    }
     if (ec || !library.is_loaded()) return load_error(config, "cannot load: " + why_not_loadable(config.library));
 
     if (!library.has(api_version_symbol))
@@ -76,6 +117,7 @@ Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config) 
     auto factory = library.get<EngineFactory>(factory_symbol);
 
     auto plugin = std::make_shared<LoadedPlugin>(std::move(library), *info, plugin_version, config.library);
+    plugin->stamp_ = *stamp;
     EngineContext context;
     context.plugin_name = config.name;
     context.settings_json = config.settings_json;

@@ -9,9 +9,24 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace portico {
+
+// Identifies one version of a file on disk (a replaced file differs).
+struct FileStamp {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    std::int64_t modified_ns = 0;
+    bool operator==(const FileStamp& other) const {
+        return device == other.device && inode == other.inode && size == other.size &&
+               modified_ns == other.modified_ns;
+    }
+    bool operator!=(const FileStamp& other) const { return !(*this == other); }
+};
+std::optional<FileStamp> stamp_file(const std::string& path);
 
 // A plugin library with the engine it made. Members are ordered so that the
 // engine is destroyed before the library that holds its code is unloaded;
@@ -30,11 +45,13 @@ public:
     const std::string& usage() const noexcept { return usage_; }
     const std::string& path() const noexcept { return path_; }
     std::uint32_t api_version() const noexcept { return api_version_; }
+    // The file as it was when loaded: a reload compares it with the disk.
+    const FileStamp& stamp() const noexcept { return stamp_; }
 
     Engine& engine() noexcept { return *engine_; }
 
 private:
-    friend Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig&);
+    friend Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig&, bool);
 
     boost::dll::shared_library library_;  // declared first: destroyed last
     std::string name_;
@@ -43,6 +60,7 @@ private:
     std::string usage_;
     std::string path_;
     std::uint32_t api_version_;
+    FileStamp stamp_;
     std::unique_ptr<Engine> engine_;
 };
 
@@ -50,6 +68,10 @@ private:
 // Refuses, with a message naming the file and the reason: a file that is not a
 // loadable library, a library without the portico symbols, another major API
 // version (or a newer minor one), a factory that refuses its settings.
-Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config);
+//
+// `fresh_copy`: load from a private copy of the file, because the dynamic
+// loader hands back the already-loaded library for a path it knows: needed to
+// load a replaced .so while its old version still serves.
+Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, bool fresh_copy = false);
 
 }  // namespace portico

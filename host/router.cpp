@@ -6,6 +6,8 @@ namespace portico {
 
 void Router::add_engine(const std::string& plugin, EngineLink& link) { engines_[plugin] = &link; }
 
+void Router::remove_engine(const std::string& plugin) { engines_.erase(plugin); }
+
 EngineLink* Router::find_engine(std::string_view plugin) const {
     auto it = engines_.find(plugin);
     return it == engines_.end() ? nullptr : it->second;

@@ -42,7 +42,9 @@ public:
 
 class Router {
 public:
+    // Adds or replaces the link for `plugin`.
     void add_engine(const std::string& plugin, EngineLink& link);
+    void remove_engine(const std::string& plugin);
     EngineLink* find_engine(std::string_view plugin) const;
     // "dice, echo": for messages that name an unknown plugin.
     std::string plugin_list() const;
