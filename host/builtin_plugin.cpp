@@ -35,6 +35,7 @@ BuiltinPlugin::Answer BuiltinPlugin::answer(std::string_view command) const {
             // What engines said of themselves is parsed, not trusted.
             json entry = json::parse(link.info_json(), nullptr, false);
             if (!entry.is_object()) entry = json::object();
+            entry.erase("instance");
             entry["name"] = name;
             entry["engines"] = {{"alive", link.engines_alive()}, {"total", link.engines_total()}};
             plugins.push_back(std::move(entry));

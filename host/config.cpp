@@ -76,7 +76,10 @@ std::uint64_t get_unsigned(const json& object, const std::string& parent, const 
 std::string resolve_path(const std::string& path, const std::string& base_dir) {
     fs::path p(path);
     if (p.is_relative() && !base_dir.empty()) p = fs::path(base_dir) / p;
-    return p.lexically_normal().string();
+    // Absolute, so that it means the same in a child process or after a chdir.
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(p, ec);
+    return (ec ? p : absolute).lexically_normal().string();
 }
 
 void parse_listen(const std::string& text, GatewayConfig& gateway) {
@@ -142,6 +145,26 @@ std::chrono::milliseconds get_millis(const json& object, const std::string& pare
         get_unsigned(object, parent, key, static_cast<std::uint64_t>(fallback.count()), min, max));
 }
 
+std::vector<std::string> get_addresses(const json& object, const std::string& parent, const char* key,
+                                       bool connecting) {
+    std::vector<std::string> addresses;
+    auto it = object.find(key);
+    if (it == object.end()) return addresses;
+    const std::string list_key = join_key(parent, key);
+    if (!it->is_array() || it->empty() || it->size() > 63)
+        fail(list_key, "must be a list of 1 to 63 zmq addresses, e.g. [\"tcp://10.0.0.5:5556\"]");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        const std::string item_key = list_key + "[" + std::to_string(i) + "]";
+        const auto& address = (*it)[i];
+        if (!address.is_string()) fail(item_key, "must be a string");
+        std::string text = normalise_endpoint(address.get<std::string>(), item_key);
+        if (connecting && text.find('*') != std::string::npos)
+            fail(item_key, "cannot connect to a wildcard address");
+        addresses.push_back(std::move(text));
+    }
+    return addresses;
+}
+
 PluginConfig parse_plugin(const std::string& name, const json& value, const std::string& plugin_dir,
                           const std::string& base_dir, Role role) {
     const std::string where = "plugins." + name;
@@ -151,7 +174,8 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     require_object(value, where);
     refuse_unknown_keys(value, where,
                         {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
-                         "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued"});
+                         "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued",
+                         "also_bind", "isolate"});
     PluginConfig plugin;
     plugin.name = name;
     const std::string library = get_string(value, where, "library", "");
@@ -167,19 +191,9 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
         if (!it->is_object()) fail(where + ".settings", "must be an object");
         plugin.settings_json = it->dump();
     }
-    if (auto it = value.find("connect"); it != value.end()) {
-        const std::string key = where + ".connect";
-        if (!it->is_array() || it->empty() || it->size() > 63)
-            fail(key, "must be a list of 1 to 63 zmq addresses, e.g. [\"tcp://10.0.0.5:5556\"]");
-        for (std::size_t i = 0; i < it->size(); ++i) {
-            const std::string item_key = key + "[" + std::to_string(i) + "]";
-            const auto& address = (*it)[i];
-            if (!address.is_string()) fail(item_key, "must be a string");
-            std::string text = normalise_endpoint(address.get<std::string>(), item_key);
-            if (text.find('*') != std::string::npos) fail(item_key, "cannot connect to a wildcard address");
-            plugin.connect.push_back(std::move(text));
-        }
-    }
+    plugin.connect = get_addresses(value, where, "connect", true);
+    plugin.also_bind = get_addresses(value, where, "also_bind", false);
+    plugin.isolate = get_bool(value, where, "isolate", plugin.isolate);
     plugin.idempotent = get_bool(value, where, "idempotent", plugin.idempotent);
     plugin.max_attempts =
         static_cast<unsigned>(get_unsigned(value, where, "max_attempts", plugin.max_attempts, 1, 16));

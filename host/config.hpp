@@ -39,6 +39,8 @@ struct PluginConfig {
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_queued = 10'000;   // requests waiting for a worker; beyond: "overloaded"
     std::string settings_json = "{}";  // handed to the plugin as text
+    std::vector<std::string> also_bind;  // further addresses for the same endpoint
+    bool isolate = false;  // run the engine in a supervised child process
     // Gateway side: where the plugin's engines are (roles all and gateway).
     std::vector<std::string> connect;  // remote engine endpoints
     std::chrono::milliseconds timeout{10'000};
@@ -47,7 +49,10 @@ struct PluginConfig {
     std::chrono::milliseconds heartbeat{500};
     std::chrono::milliseconds dead_after{2'000};  // silence after which an engine is out
 
+    // This host serves the plugin (in-process, or in a child it supervises).
     bool served_here(Role role) const { return role != Role::gateway && !endpoint.empty(); }
+    // ... and loads it into its own process.
+    bool loaded_here(Role role) const { return served_here(role) && !isolate; }
 };
 
 struct Config {

@@ -1,5 +1,7 @@
 #include "engine_client.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <utility>
 
 namespace portico {
@@ -94,7 +96,17 @@ void EngineClient::on_control(EngineConnection& from, wire::Control control, std
         }
         return;
     }
-    if (control == wire::Control::pong && !info.empty() && info != info_json_) info_json_ = std::string(info);
+    if (control == wire::Control::pong && !info.empty()) {
+        const auto parsed = nlohmann::json::parse(info, nullptr, false);
+        if (parsed.is_object()) {
+            const auto instance = parsed.value("instance", std::string());
+            // Another engine now answers at this address (it restarted): what
+            // the old one held will never be answered.
+            if (!from.instance.empty() && instance != from.instance) lose(from, "restarted");
+            from.instance = instance;
+            if (info != info_json_) info_json_ = std::string(info);
+        }
+    }
     heard_from(from);
 }
 
@@ -125,7 +137,7 @@ void EngineClient::lose(EngineConnection& connection, const char* why) {
         const Outstanding failed = std::move(request);
         outstanding_.erase(it);
         answer_with_error(failed, "unavailable",
-                          "the engine serving plugin \"" + plugin_ + "\" stopped answering");
+                          "the engine serving plugin \"" + plugin_ + "\" was lost (it stopped answering, crashed or restarted)");
     }
 }
 

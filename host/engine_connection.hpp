@@ -45,6 +45,7 @@ public:
     State state = State::unknown;
     Clock::time_point last_heard = Clock::now();
     std::size_t outstanding = 0;
+    std::string instance;  // of the engine last heard on this address
 
 private:
     void do_wait();

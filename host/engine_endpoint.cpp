@@ -1,5 +1,6 @@
 #include "engine_endpoint.hpp"
 
+#include "client_id.hpp"
 #include "wire.hpp"
 
 #include <nlohmann/json.hpp>
@@ -138,6 +139,15 @@ Expected<bool> EngineEndpoint::start() {
                                             config_.endpoint + ": " + e.what()};
         }
         bound_endpoint_ = frontend_.get(zmq::sockopt::last_endpoint);
+        for (const auto& extra : config_.also_bind) {
+            try {
+                frontend_.bind(extra);
+            } catch (const zmq::error_t& e) {
+                frontend_.close();
+                return Error{"bind_failed", "plugins." + config_.name + ".also_bind: cannot bind " + extra + ": " +
+                                                e.what()};
+            }
+        }
         frontend_.bind(inproc_endpoint_);
 
         backend_ = zmq::socket_t(context_, zmq::socket_type::router);
@@ -162,7 +172,10 @@ Expected<bool> EngineEndpoint::start() {
 }
 
 std::string EngineEndpoint::make_info_json(const std::string& name, const LoadedPlugin& plugin) {
+    // "instance" changes when the engine behind an address does (a restart,
+    // a reload): what a gateway had outstanding on the old one is lost.
     return nlohmann::json{{"name", name},
+                          {"instance", make_client_id()},
                           {"version", plugin.version()},
                           {"description", plugin.description()},
                           {"usage", plugin.usage()}}

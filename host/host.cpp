@@ -1,6 +1,9 @@
 #include "host.hpp"
 
 #include <algorithm>
+#include <filesystem>
+
+#include <unistd.h>
 #include <ostream>
 
 namespace portico {
@@ -11,8 +14,18 @@ Host::~Host() { stop(); }
 
 Expected<bool> Host::start() {
     const Role role = config_.role;
+    // Also where plugin_loader puts private copies; made when first needed.
+    work_dir_ = (std::filesystem::temp_directory_path() / ("portico-" + std::to_string(getpid()))).string();
     for (const auto& plugin_config : config_.plugins) {
         if (!plugin_config.served_here(role)) continue;
+        if (plugin_config.isolate) {
+            auto started = start_supervisor(plugin_config);
+            if (!started) {
+                stop();
+                return started.error();
+            }
+            continue;
+        }
         auto plugin = load_plugin(plugin_config);
         if (!plugin) {
             stop();
@@ -60,10 +73,33 @@ Expected<bool> Host::start() {
     return true;
 }
 
+Expected<bool> Host::start_supervisor(const PluginConfig& plugin) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(plugin.library, ec))
+        return Error{"plugin_load_failed", "plugin \"" + plugin.name + "\" (" + plugin.library + "): no such file"};
+    std::filesystem::create_directories(work_dir_, ec);
+    if (ec) return Error{"isolate_failed", "cannot create " + work_dir_ + ": " + ec.message()};
+    auto supervisor = std::make_unique<EngineSupervisor>(control_, plugin, config_.log_level, work_dir_, log_);
+    auto started = supervisor->start();
+    if (!started) return started;
+    announce_ << "portico: plugin " << plugin.name << " isolated in process " << supervisor->pid()
+              << ", serving on " << plugin.endpoint << "\n" << std::flush;
+    supervisors_.push_back(std::move(supervisor));
+    return true;
+}
+
+EngineSupervisor* Host::supervisor_named(const std::string& name) const {
+    for (const auto& supervisor : supervisors_)
+        if (supervisor->config().name == name) return supervisor.get();
+    return nullptr;
+}
+
 std::vector<std::string> Host::gateway_addresses(const PluginConfig& plugin) const {
-    // In-process engines over inproc; remote ones over their addresses.
+    // In-process engines over inproc, isolated ones over their private ipc
+    // socket, remote ones over their addresses.
     std::vector<std::string> addresses;
     if (auto* endpoint = endpoint_named(plugin.name)) addresses.push_back(endpoint->inproc_endpoint());
+    if (auto* supervisor = supervisor_named(plugin.name)) addresses.push_back(supervisor->private_endpoint());
     addresses.insert(addresses.end(), plugin.connect.begin(), plugin.connect.end());
     if (addresses.empty()) addresses.push_back(plugin.endpoint);  // role gateway reading an engine's file
     return addresses;
@@ -122,8 +158,15 @@ void Host::stop() {
     // endpoints (their workers finish what they hold), then unload plugins.
     if (gateway_) gateway_->stop();
     gateway_.reset();
+    for (auto& supervisor : supervisors_) supervisor->stop(config_.gateway.drain_timeout + std::chrono::seconds(2));
+    supervisors_.clear();
     for (auto& endpoint : endpoints_) endpoint->stop();
     endpoints_.clear();
+    if (!work_dir_.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(work_dir_, ignored);
+        work_dir_.clear();
+    }
     if (running_) log_.info("stopped");
     running_ = false;
 }
@@ -132,6 +175,7 @@ std::string Host::endpoint_of(const std::string& plugin) const {
     auto* endpoint = endpoint_named(plugin);
     return endpoint ? endpoint->bound_endpoint() : std::string();
 }
+
 
 namespace {
 
@@ -160,6 +204,36 @@ const PluginConfig* find_plugin(const std::vector<PluginConfig>& plugins, const 
 
 }  // namespace
 
+// Isolated engines restart with their new config or file (the gateway's link
+// to the private socket stays); those no longer isolated here stop.
+void Host::reload_isolated(const Config& next, std::vector<std::string>& restarted) {
+    for (auto it = supervisors_.begin(); it != supervisors_.end();) {
+        const PluginConfig* wanted = find_plugin(next.plugins, (*it)->config().name);
+        if (wanted && wanted->served_here(config_.role) && wanted->isolate) {
+            ++it;
+            continue;
+        }
+        (*it)->stop(config_.gateway.drain_timeout);
+        it = supervisors_.erase(it);
+    }
+    for (const auto& plugin : next.plugins) {
+        if (!plugin.served_here(config_.role) || !plugin.isolate) continue;
+        auto* current = supervisor_named(plugin.name);
+        const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
+        if (current && old && same_engine_side(*old, plugin) && old->endpoint == plugin.endpoint &&
+            old->also_bind == plugin.also_bind)
+            continue;
+        if (current) {
+            current->stop(config_.gateway.drain_timeout);
+            supervisors_.erase(std::find_if(supervisors_.begin(), supervisors_.end(),
+                                            [current](const auto& s) { return s.get() == current; }));
+        }
+        auto started = start_supervisor(plugin);
+        if (!started) log_.error("reload: " + started.error().message);
+        else restarted.push_back(plugin.name);
+    }
+}
+
 Expected<std::string> Host::reload() {
     std::lock_guard<std::mutex> lock(reload_mutex_);
     if (!running_) return Error{"not_running", "the host is not running"};
@@ -185,13 +259,13 @@ Expected<std::string> Host::reload() {
     for (const auto& plugin : next.plugins) {
         const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
         EngineEndpoint* current = endpoint_named(plugin.name);
-        if (!plugin.served_here(role)) {
+        if (!plugin.loaded_here(role)) {
             if (current) to_stop.push_back(current);
             continue;
         }
         const auto stamp = stamp_file(plugin.library);
         const bool file_changed = current && (!stamp || *stamp != current->plugin().stamp());
-        const bool same_address = current && old && old->endpoint == plugin.endpoint;
+        const bool same_address = current && old && old->endpoint == plugin.endpoint && old->also_bind == plugin.also_bind;
         if (current && same_address && !file_changed && same_engine_side(*old, plugin)) continue;
         // The loader would hand back the loaded library for a known path.
         bool path_loaded = false;
@@ -248,6 +322,7 @@ Expected<std::string> Host::reload() {
     }
     for (const auto& old : config_.plugins)
         if (!find_plugin(next.plugins, old.name)) removed.push_back(old.name);
+    reload_isolated(next, replaced);
     config_.plugins = next.plugins;
     for (auto& swap : swaps) {
         swap.endpoint->replace(swap.plugin, swap.config);  // returns once the old workers are done

@@ -4,6 +4,7 @@
 // them in reverse. main() only parses arguments and runs it.
 #include "config.hpp"
 #include "engine_endpoint.hpp"
+#include "engine_supervisor.hpp"
 #include "error.hpp"
 #include "gateway.hpp"
 #include "logger.hpp"
@@ -60,6 +61,9 @@ public:
 private:
     std::vector<std::string> gateway_addresses(const PluginConfig& plugin) const;
     EngineEndpoint* endpoint_named(const std::string& name) const;
+    EngineSupervisor* supervisor_named(const std::string& name) const;
+    Expected<bool> start_supervisor(const PluginConfig& plugin);
+    void reload_isolated(const Config& next, std::vector<std::string>& restarted);
     void reload_in_background();
 
     Config config_;
@@ -68,7 +72,9 @@ private:
     net::io_context control_{1};
     net::signal_set signals_;
     zmq::context_t zmq_context_;
+    std::string work_dir_;  // private files: child configs, ipc sockets, plugin copies
     std::vector<std::unique_ptr<EngineEndpoint>> endpoints_;  // each owns its plugin
+    std::vector<std::unique_ptr<EngineSupervisor>> supervisors_;  // isolated plugins
     std::unique_ptr<Gateway> gateway_;
     std::uint16_t gateway_port_ = 0;
     bool running_ = false;
