@@ -149,6 +149,11 @@ void WebSocketSession::do_write() {
         return;
     }
     writing_ = true;
+    ws_.next_layer().open_batch();
+    write_front();
+}
+
+void WebSocketSession::write_front() {
     ws_.async_write(net::buffer(outbox_.front()),
                     [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
                         self->on_write(ec, bytes);
@@ -156,9 +161,29 @@ void WebSocketSession::do_write() {
 }
 
 void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
-    writing_ = false;
     outbox_bytes_ -= outbox_.front().size();
     outbox_.pop_front();
+    if (ec) {
+        writing_ = false;
+        closing_ = true;
+        outbox_.clear();
+        outbox_bytes_ = 0;
+        return;
+    }
+    // Framing into the batch costs no system call; keep a batch to a size
+    // that one send() takes comfortably.
+    constexpr std::size_t max_batch_bytes = 64 * 1024;
+    if (!outbox_.empty() && ws_.next_layer().batched_bytes() < max_batch_bytes) {
+        write_front();
+        return;
+    }
+    ws_.next_layer().flush([self = shared_from_this()](const beast::error_code& flush_ec, std::size_t) {
+        self->on_flushed(flush_ec);
+    });
+}
+
+void WebSocketSession::on_flushed(const beast::error_code& ec) {
+    writing_ = false;
     if (ec) {
         closing_ = true;
         outbox_.clear();

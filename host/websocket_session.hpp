@@ -7,6 +7,7 @@
 // reading pauses: back-pressure), frames larger than max_message_bytes close
 // the connection (1009), and when more than max_outbound_bytes of replies wait
 // for a client that does not read, it is closed (1008).
+#include "batching_stream.hpp"
 #include "client_message.hpp"
 #include "config.hpp"
 #include "logger.hpp"
@@ -47,8 +48,11 @@ private:
     void on_read(const beast::error_code& ec, std::size_t bytes);
     void handle_message(std::string_view text);
     void send(std::string message);
+    // Replies that are ready go out as one batch: one system call for many.
     void do_write();
+    void write_front();
     void on_write(const beast::error_code& ec, std::size_t bytes);
+    void on_flushed(const beast::error_code& ec);
     void do_close(websocket::close_reason reason);
     // Stops taking requests, flushes what is queued, then sends `reason`; the
     // socket is cut if that has not finished within a grace period.
@@ -60,7 +64,7 @@ private:
     void on_deadline(const beast::error_code& ec);
     bool reading_allowed() const noexcept;
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<BatchingStream> ws_;
     beast::flat_buffer read_buffer_;
     Router& router_;
     const GatewayConfig& config_;
