@@ -13,6 +13,11 @@ Host::Host(Config config, Logger& log, std::ostream& announce)
 Host::~Host() { stop(); }
 
 Expected<bool> Host::start() {
+    // Registered before anything can announce "ready": a signal that comes
+    // early waits for run() instead of killing the process.
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.add(SIGHUP);
     const Role role = config_.role;
     // Also where plugin_loader puts private copies; made when first needed.
     work_dir_ = (std::filesystem::temp_directory_path() / ("portico-" + std::to_string(getpid()))).string();
@@ -112,9 +117,6 @@ EngineEndpoint* Host::endpoint_named(const std::string& name) const {
 }
 
 void Host::run() {
-    signals_.add(SIGINT);
-    signals_.add(SIGTERM);
-    signals_.add(SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal;
     on_signal = [this, &on_signal](const boost::system::error_code& ec, int signal) {
         if (ec) return;

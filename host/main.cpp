@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
         config.value().log_level = *level;
     }
 
+    const std::string source = config.value().source;
     portico::Logger log(config.value().log_level);
     portico::Host host(std::move(config).value(), log, std::cout);
     host.set_config_source([config_path, defaults] {
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
     });
     auto started = host.start();
     if (!started) {
-        std::cerr << "portico: " << started.error().message << "\n";
+        std::cerr << "portico: " << source << ": " << started.error().message << "\n";
         return 1;
     }
     host.run();

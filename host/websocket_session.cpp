@@ -52,7 +52,12 @@ bool WebSocketSession::reading_allowed() const noexcept {
 }
 
 void WebSocketSession::do_read() {
-    if (reading_ || !reading_allowed()) return;  // paused: a reply resumes it
+    if (reading_) return;
+    if (!reading_allowed()) {
+        if (!closing_ && !paused_self_) paused_self_ = shared_from_this();  // a reply resumes it
+        return;
+    }
+    paused_self_.reset();
     reading_ = true;
     ws_.async_read(read_buffer_, [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
         self->on_read(ec, bytes);
@@ -69,6 +74,7 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
         pending_.clear();  // their replies are dropped when they come
         deadline_timer_.cancel();
         close_timer_.cancel();
+        paused_self_.reset();
         return;
     }
     if (!closing_) {
@@ -168,6 +174,7 @@ void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
         closing_ = true;
         outbox_.clear();
         outbox_bytes_ = 0;
+        paused_self_.reset();
         return;
     }
     // Framing into the batch costs no system call; keep a batch to a size
@@ -188,6 +195,7 @@ void WebSocketSession::on_flushed(const beast::error_code& ec) {
         closing_ = true;
         outbox_.clear();
         outbox_bytes_ = 0;
+        paused_self_.reset();
         return;
     }
     do_write();
@@ -214,6 +222,7 @@ void WebSocketSession::finish_drain_if_done() {
 
 void WebSocketSession::begin_close(websocket::close_reason reason) {
     closing_ = true;
+    paused_self_.reset();  // the close and its timer keep it alive from here
     pending_.clear();
     deadline_timer_.cancel();
     close_after_write_ = std::move(reason);
@@ -245,6 +254,7 @@ void WebSocketSession::on_close_timer(const beast::error_code& ec) {
     // The close did not finish within the grace period: cut the socket.
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
+    paused_self_.reset();
 }
 
 void WebSocketSession::track_deadline(Clock::time_point deadline) {

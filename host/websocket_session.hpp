@@ -80,6 +80,10 @@ private:
     std::deque<std::string> outbox_;
     std::size_t outbox_bytes_ = 0;
     bool reading_ = false;
+    // While reading is paused for back-pressure no read keeps the session
+    // alive, yet its requests are still owed replies: it holds itself until
+    // reading resumes or it closes.
+    std::shared_ptr<WebSocketSession> paused_self_;
     bool writing_ = false;
     bool draining_ = false;  // shutting down: no new requests, pending ones finish
     bool closing_ = false;   // no more requests or replies; close once writes are done
