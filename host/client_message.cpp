@@ -55,8 +55,10 @@ ParsedMessage parse_envelope(std::string_view text) {
     context.form = MessageForm::envelope;
     bool too_deep = false;
     // Depth is bounded while parsing, so a hostile nesting never recurses deep.
-    json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t, json&) {
-        if (depth > static_cast<int>(max_json_depth)) too_deep = true;
+    json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
+        // nlohmann reports a container's start at its parent's depth.
+        const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+        if (depth + (opens ? 1 : 0) > static_cast<int>(max_json_depth)) too_deep = true;
         return !too_deep;
     };
     json root = json::parse(text.begin(), text.end(), limit_depth, false);

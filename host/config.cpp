@@ -207,6 +207,9 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
         fail(where + ".endpoint", "is required to serve the plugin (role engine)");
     if (role == Role::gateway && plugin.connect.empty() && plugin.endpoint.empty())
         fail(where + ".connect", "is required: where are the plugin's engines? (role gateway)");
+    if (role == Role::gateway && plugin.connect.empty() && plugin.endpoint.find('*') != std::string::npos)
+        fail(where + ".connect", "is required: the endpoint " + plugin.endpoint +
+                                     " is a wildcard the gateway cannot connect to (role gateway)");
     if (role == Role::all && plugin.connect.empty() && plugin.endpoint.empty())
         fail(where, "needs \"endpoint\" (serve it here) or \"connect\" (engines elsewhere)");
     if (plugin.served_here(role)) {

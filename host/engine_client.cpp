@@ -82,10 +82,10 @@ void EngineClient::on_reply(EngineConnection& from, const wire::EngineReply& rep
         log_.debug("plugin " + plugin_ + ": reply for a client that has gone, dropped");
 }
 
-std::size_t EngineClient::engines_alive() const {
+void EngineClient::count_alive() {
     std::size_t alive = 0;
     for (const auto& connection : connections_) alive += connection->state == EngineConnection::State::alive;
-    return alive;
+    alive_.store(alive, std::memory_order_relaxed);
 }
 
 void EngineClient::on_control(EngineConnection& from, wire::Control control, std::string_view info) {
@@ -93,6 +93,7 @@ void EngineClient::on_control(EngineConnection& from, wire::Control control, std
         if (from.state != EngineConnection::State::leaving) {
             log_.info("plugin " + plugin_ + ": engine " + from.address() + " is shutting down");
             from.state = EngineConnection::State::leaving;
+            count_alive();
         }
         return;
     }
@@ -116,12 +117,14 @@ void EngineClient::heard_from(EngineConnection& connection) {
     if (connection.state == EngineConnection::State::dead || connection.state == EngineConnection::State::leaving)
         log_.info("plugin " + plugin_ + ": engine " + connection.address() + " is back");
     connection.state = EngineConnection::State::alive;
+    count_alive();
 }
 
 void EngineClient::lose(EngineConnection& connection, const char* why) {
     if (connection.state != EngineConnection::State::unknown || connection.outstanding > 0)
         log_.warn("plugin " + plugin_ + ": engine " + connection.address() + " " + why + "; out of rotation");
     connection.state = EngineConnection::State::dead;
+    count_alive();
     std::vector<std::uint64_t> lost;
     for (const auto& [wire_id, request] : outstanding_)
         if (request.connection == connection.index()) lost.push_back(wire_id);
@@ -153,7 +156,12 @@ void EngineClient::answer_with_error(const Outstanding& request, const std::stri
 }
 
 void EngineClient::do_heartbeat() {
-    heartbeat_timer_.expires_after(heartbeat_);
+    // Until every engine has answered once, ask often: a link that is still
+    // connecting drops its pings, and start-up waits for the first answers.
+    bool any_unknown = false;
+    for (const auto& connection : connections_)
+        any_unknown = any_unknown || connection->state == EngineConnection::State::unknown;
+    heartbeat_timer_.expires_after(any_unknown ? std::min(heartbeat_, std::chrono::milliseconds(20)) : heartbeat_);
     heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) { on_heartbeat(ec); });
 }
 

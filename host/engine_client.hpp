@@ -20,6 +20,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -38,7 +39,7 @@ public:
     bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
     std::string info_json() const override { return info_json_; }
-    std::size_t engines_alive() const override;
+    std::size_t engines_alive() const override { return alive_.load(std::memory_order_relaxed); }
     std::size_t engines_total() const override { return connections_.size(); }
     // No request is waiting for an answer on this link.
     bool idle() const noexcept { return outstanding_.empty(); }
@@ -81,6 +82,8 @@ private:
     std::size_t next_start_ = 0;  // rotates ties between equally loaded engines
     net::steady_timer heartbeat_timer_;
     std::string info_json_ = "{}";
+    std::atomic<std::size_t> alive_{0};  // readable from other threads (start-up, introspection)
+    void count_alive();
 };
 
 }  // namespace portico

@@ -43,6 +43,17 @@ Expected<tcp::endpoint> Gateway::start() {
     return bound;
 }
 
+bool Gateway::wait_for_engines(std::chrono::milliseconds limit) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        std::size_t missing = 0;
+        for (const auto& loop : loops_) missing += loop->plugins_without_engine();
+        if (missing == 0) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
 void Gateway::stop() {
     if (!running_) return;
     running_ = false;

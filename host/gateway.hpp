@@ -27,6 +27,9 @@ public:
     void remove_plugin(const std::string& plugin);
     // Listens and starts the loops; returns the address actually bound.
     Expected<tcp::endpoint> start();
+    // Waits up to `limit` until every plugin has an engine in rotation (the
+    // first pings answered), so that "ready" means ready; false if some has not.
+    bool wait_for_engines(std::chrono::milliseconds limit) const;
     // Stops accepting, lets requests in flight finish for up to the config's
     // drain_timeout, closes every connection with 1001, then stops the loops.
     void stop();

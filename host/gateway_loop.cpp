@@ -12,7 +12,10 @@ GatewayLoop::~GatewayLoop() {
     stop();
     // Sessions die with io_'s queued handlers; links go before io_, whose
     // descriptors they borrow.
-    engines_.clear();
+    {
+        std::lock_guard<std::mutex> lock(engines_mutex_);
+        engines_.clear();
+    }
     retired_.clear();
 }
 
@@ -21,19 +24,29 @@ void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin
     net::post(io_, [this, &context, plugin, addresses] {
         auto client = std::make_unique<EngineClient>(io_, context, plugin, addresses, router_, log_);
         router_.add_engine(plugin.name, *client);
-        auto& slot = engines_[plugin.name];
-        if (slot) retire(std::move(slot));
-        slot = std::move(client);
+        std::unique_ptr<EngineClient> old;
+        {
+            std::lock_guard<std::mutex> lock(engines_mutex_);
+            auto& slot = engines_[plugin.name];
+            old = std::move(slot);
+            slot = std::move(client);
+        }
+        if (old) retire(std::move(old));
     });
 }
 
 void GatewayLoop::remove_engine(const std::string& plugin) {
     net::post(io_, [this, plugin] {
         router_.remove_engine(plugin);
-        auto it = engines_.find(plugin);
-        if (it == engines_.end()) return;
-        retire(std::move(it->second));
-        engines_.erase(it);
+        std::unique_ptr<EngineClient> old;
+        {
+            std::lock_guard<std::mutex> lock(engines_mutex_);
+            auto it = engines_.find(plugin);
+            if (it == engines_.end()) return;
+            old = std::move(it->second);
+            engines_.erase(it);
+        }
+        retire(std::move(old));
     });
 }
 
@@ -64,6 +77,13 @@ void GatewayLoop::start() {
             }
         }
     });
+}
+
+std::size_t GatewayLoop::plugins_without_engine() const {
+    std::lock_guard<std::mutex> lock(engines_mutex_);
+    std::size_t missing = 0;
+    for (const auto& [name, client] : engines_) missing += client->engines_alive() == 0;
+    return missing;
 }
 
 void GatewayLoop::shut_down_clients() {

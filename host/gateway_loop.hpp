@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@ public:
     void set_engine(zmq::context_t& context, const PluginConfig& plugin, const std::vector<std::string>& addresses);
     void remove_engine(const std::string& plugin);
     void start();
+    // Any thread: plugins routed here without an engine in rotation yet.
+    std::size_t plugins_without_engine() const;
     // Asks every connection to close (1001) from the loop's own thread.
     void shut_down_clients();
     // Stops the loop and joins its thread; handlers still queued are dropped.
@@ -51,6 +54,7 @@ private:
     void sweep_retired();
 
     std::map<std::string, std::unique_ptr<EngineClient>> engines_;
+    mutable std::mutex engines_mutex_;  // guards engines_' shape for plugins_without_engine()
     std::vector<std::unique_ptr<EngineClient>> retired_;
     net::steady_timer retire_timer_{io_};
     BuiltinPlugin builtin_{io_, router_};

@@ -66,6 +66,10 @@ Expected<bool> Host::start() {
             stop();
             return bound.error();
         }
+        // Engines that are up answer their first ping within moments; one
+        // that is not up yet must not hold up start-up for long.
+        if (!gateway_->wait_for_engines(std::chrono::milliseconds(1500)))
+            log_.warn("some plugins have no engine answering yet: they answer \"unavailable\" until one does");
         gateway_port_ = bound.value().port();
         const auto address = bound.value().address();
         const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
