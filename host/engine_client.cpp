@@ -67,7 +67,7 @@ bool EngineClient::dispatch(std::uint64_t wire_id, Outstanding& request, std::st
 }
 
 void EngineClient::on_reply(EngineConnection& from, const wire::EngineReply& reply) {
-    heard_from(from);
+    heard_from(from, false);
     auto it = outstanding_.find(reply.request_id);
     // Late (timed out, or already answered by another engine after a retry): dropped.
     if (it == outstanding_.end() || it->second.client_id != reply.client_id) return;
@@ -108,12 +108,15 @@ void EngineClient::on_control(EngineConnection& from, wire::Control control, std
             if (info != info_json_) info_json_ = std::string(info);
         }
     }
-    heard_from(from);
+    heard_from(from, control == wire::Control::pong);
 }
 
-void EngineClient::heard_from(EngineConnection& connection) {
+void EngineClient::heard_from(EngineConnection& connection, bool pong) {
     connection.last_heard = Clock::now();
     if (connection.state == EngineConnection::State::alive) return;
+    // An engine that said "bye" still answers what it holds; only a pong
+    // (which it no longer sends) brings it back into rotation.
+    if (connection.state == EngineConnection::State::leaving && !pong) return;
     if (connection.state == EngineConnection::State::dead || connection.state == EngineConnection::State::leaving)
         log_.info("plugin " + plugin_ + ": engine " + connection.address() + " is back");
     connection.state = EngineConnection::State::alive;

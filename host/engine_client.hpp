@@ -60,7 +60,7 @@ private:
 
     static constexpr std::size_t no_connection = ~std::size_t{0};
     bool dispatch(std::uint64_t wire_id, Outstanding& request, std::string_view payload, std::size_t avoid);
-    void heard_from(EngineConnection& connection);
+    void heard_from(EngineConnection& connection, bool pong);
     void lose(EngineConnection& connection, const char* why);
     void answer_with_error(const Outstanding& request, const std::string& code, const std::string& message);
     void do_heartbeat();
