@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 #include <variant>
 
@@ -224,4 +225,28 @@ TEST_CASE("custom limits are honoured", "[dice][grammar][limits]") {
 
     CHECK(parse_ok("1d6+1d6+1234", limits).normalised == "1d6+1d6+1234");
     require_error("1d6+1d6+12345", 12, "expression too long: 13 characters (at most 12)", limits);
+}
+
+TEST_CASE("random inputs give a result or a located error, never a crash", "[dice][grammar][fuzz]") {
+    const std::string alphabet = "0123456789dDkKhHlL+- x\t";
+    std::mt19937 generator(2024);
+    std::uniform_int_distribution<std::size_t> length(0, 24);
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    int parsed = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string text(length(generator), ' ');
+        for (char& c : text) c = alphabet[pick(generator)];
+        INFO("input: \"" << text << "\"");
+        const dice::ParseResult result = dice::parse_expression(text, ExpressionLimits{});
+        if (result.expression) {
+            ++parsed;
+            // The normalised text is itself valid and normalises to itself.
+            CHECK(parse_ok(result.expression->normalised).normalised == result.expression->normalised);
+        } else {
+            CHECK(result.error.position <= text.size());
+            CHECK_THAT(result.error.message,
+                       Catch::EndsWith(" at position " + std::to_string(result.error.position)));
+        }
+    }
+    CHECK(parsed > 0);
 }

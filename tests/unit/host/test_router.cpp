@@ -1,0 +1,358 @@
+// The router (host/router.hpp): plugin prefix -> engine link, client id ->
+// connection, with fakes for both sides. No sockets.
+#include "router.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using portico::ClientConnection;
+using portico::EngineLink;
+using portico::Router;
+using portico::wire::EngineReply;
+using portico::wire::ReplyKind;
+
+class FakeEngineLink : public EngineLink {
+public:
+    explicit FakeEngineLink(std::chrono::milliseconds timeout = std::chrono::milliseconds(100)) : timeout_(timeout) {}
+
+    bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override {
+        sent_.push_back({request_id, std::string(client_id), std::string(payload)});
+        return accept_;
+    }
+    std::chrono::milliseconds timeout() const override { return timeout_; }
+
+    struct Sent {
+        std::uint64_t request_id;
+        std::string client_id;
+        std::string payload;
+    };
+    std::vector<Sent> sent_;
+    bool accept_ = true;
+
+private:
+    std::chrono::milliseconds timeout_;
+};
+
+// Records every reply it is handed (copied: the reply's views die with the frames).
+class FakeConnection : public ClientConnection {
+public:
+    struct Received {
+        std::uint64_t request_id;
+        std::string client_id;
+        ReplyKind kind;
+        std::string body;
+        std::string code;
+    };
+
+    void on_engine_reply(const EngineReply& reply) override {
+        received_.push_back({reply.request_id, std::string(reply.client_id), reply.kind, std::string(reply.body),
+                             std::string(reply.code)});
+    }
+    void shut_down() override {
+        ++shut_down_calls_;
+        if (on_shut_down_) on_shut_down_();
+    }
+
+    std::vector<Received> received_;
+    int shut_down_calls_ = 0;
+    std::function<void()> on_shut_down_;
+};
+
+EngineReply reply_for(std::string_view client_id, std::uint64_t request_id = 1, std::string_view body = "{}") {
+    EngineReply reply;
+    reply.request_id = request_id;
+    reply.client_id = client_id;
+    reply.kind = ReplyKind::json;
+    reply.body = body;
+    return reply;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- engines
+
+TEST_CASE("engines are found by plugin name", "[router][engine]") {
+    Router router;
+    FakeEngineLink dice;
+    FakeEngineLink echo(std::chrono::milliseconds(2500));
+    router.add_engine("dice", dice);
+    router.add_engine("echo", echo);
+
+    CHECK(router.find_engine("dice") == &dice);
+    CHECK(router.find_engine("echo") == &echo);
+    CHECK(router.find_engine("echo")->timeout() == std::chrono::milliseconds(2500));
+    CHECK(router.find_engine("nope") == nullptr);
+    CHECK(router.find_engine("") == nullptr);
+    CHECK(router.find_engine("Dice") == nullptr);
+    CHECK(router.find_engine("dic") == nullptr);
+    CHECK(router.find_engine("dice ") == nullptr);
+
+    // The link found is the one that gets the request.
+    REQUIRE(router.find_engine("dice")->send(4, "client-a", "3d6"));
+    REQUIRE(dice.sent_.size() == 1);
+    CHECK(dice.sent_[0].request_id == 4);
+    CHECK(dice.sent_[0].client_id == "client-a");
+    CHECK(dice.sent_[0].payload == "3d6");
+    CHECK(echo.sent_.empty());
+}
+
+TEST_CASE("remove_engine forgets a plugin", "[router][engine]") {
+    Router router;
+    FakeEngineLink dice, echo;
+    router.add_engine("dice", dice);
+    router.add_engine("echo", echo);
+    router.remove_engine("dice");
+    CHECK(router.find_engine("dice") == nullptr);
+    CHECK(router.find_engine("echo") == &echo);
+    CHECK(router.plugin_list() == "echo");
+    router.remove_engine("dice");  // twice: harmless
+    router.remove_engine("nope");
+    router.remove_engine("echo");
+    CHECK(router.plugin_list().empty());
+}
+
+TEST_CASE("for_each_engine visits every plugin in name order", "[router][engine]") {
+    Router router;
+    FakeEngineLink dice, echo, alpha;
+    router.add_engine("echo", echo);
+    router.add_engine("dice", dice);
+    router.add_engine("alpha", alpha);
+    std::vector<std::pair<std::string, const EngineLink*>> seen;
+    router.for_each_engine([&seen](const std::string& name, const EngineLink& link) { seen.emplace_back(name, &link); });
+    const std::vector<std::pair<std::string, const EngineLink*>> expected{
+        {"alpha", &alpha}, {"dice", &dice}, {"echo", &echo}};
+    CHECK(seen == expected);
+}
+
+TEST_CASE("an engine link reports nothing about its engines unless it knows", "[router][engine]") {
+    FakeEngineLink link;
+    const EngineLink& base = link;
+    CHECK(base.info_json() == "{}");
+    CHECK(base.engines_alive() == 0);
+    CHECK(base.engines_total() == 0);
+}
+
+TEST_CASE("a router with no engines finds none and lists none", "[router][engine]") {
+    const Router router;
+    CHECK(router.find_engine("dice") == nullptr);
+    CHECK(router.plugin_list().empty());
+}
+
+TEST_CASE("adding an engine under a taken name replaces it", "[router][engine]") {
+    Router router;
+    FakeEngineLink first;
+    FakeEngineLink second;
+    router.add_engine("dice", first);
+    router.add_engine("dice", second);
+    CHECK(router.find_engine("dice") == &second);
+    CHECK(router.plugin_list() == "dice");
+}
+
+TEST_CASE("plugin_list names every plugin in name order", "[router][engine]") {
+    Router router;
+    FakeEngineLink a, b, c, d;
+    router.add_engine("zeta", a);
+    router.add_engine("dice", b);
+    router.add_engine("echo", c);
+    router.add_engine("alpha-2", d);
+    CHECK(router.plugin_list() == "alpha-2, dice, echo, zeta");
+
+    Router single;
+    single.add_engine("dice", a);
+    CHECK(single.plugin_list() == "dice");
+}
+
+// ---------------------------------------------------------------- clients
+
+TEST_CASE("a reply is delivered to the live client it names", "[router][client]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    router.add_client("alice", alice);
+    router.add_client("bob", bob);
+
+    CHECK(router.deliver(reply_for("alice", 7, R"({"total":3})")));
+    REQUIRE(alice->received_.size() == 1);
+    CHECK(alice->received_[0].request_id == 7);
+    CHECK(alice->received_[0].client_id == "alice");
+    CHECK(alice->received_[0].kind == ReplyKind::json);
+    CHECK(alice->received_[0].body == R"({"total":3})");
+    CHECK(bob->received_.empty());
+
+    EngineReply error;
+    error.request_id = 8;
+    error.client_id = "bob";
+    error.kind = ReplyKind::error;
+    error.code = "bad_expression";
+    error.body = "no";
+    CHECK(router.deliver(error));
+    REQUIRE(bob->received_.size() == 1);
+    CHECK(bob->received_[0].kind == ReplyKind::error);
+    CHECK(bob->received_[0].code == "bad_expression");
+    CHECK(bob->received_[0].body == "no");
+    CHECK(alice->received_.size() == 1);
+}
+
+TEST_CASE("a reply for an unknown client is dropped", "[router][client]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    router.add_client("alice", alice);
+    CHECK_FALSE(router.deliver(reply_for("mallory")));
+    CHECK_FALSE(router.deliver(reply_for("")));
+    CHECK_FALSE(router.deliver(reply_for("alic")));
+    CHECK(alice->received_.empty());
+}
+
+TEST_CASE("a reply for a client that has gone returns false", "[router][client]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    std::weak_ptr<FakeConnection> watch = alice;
+    router.add_client("alice", alice);
+    alice.reset();
+    REQUIRE(watch.expired());  // the router kept no strong reference
+    CHECK_FALSE(router.deliver(reply_for("alice")));
+}
+
+TEST_CASE("the router never keeps a connection alive", "[router][client]") {
+    Router router;
+    auto connection = std::make_shared<FakeConnection>();
+    router.add_client("c", connection);
+    CHECK(connection.use_count() == 1);
+}
+
+TEST_CASE("remove_client stops delivery and updates the count", "[router][client]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    CHECK(router.client_count() == 0);
+    router.add_client("alice", alice);
+    CHECK(router.client_count() == 1);
+    router.add_client("bob", bob);
+    CHECK(router.client_count() == 2);
+
+    router.remove_client("alice");
+    CHECK(router.client_count() == 1);
+    CHECK_FALSE(router.deliver(reply_for("alice")));
+    CHECK(alice->received_.empty());
+    CHECK(router.deliver(reply_for("bob")));
+
+    router.remove_client("alice");  // twice: harmless
+    router.remove_client("nobody");
+    CHECK(router.client_count() == 1);
+    router.remove_client("bob");
+    CHECK(router.client_count() == 0);
+}
+
+TEST_CASE("adding a client under a taken id replaces the connection", "[router][client]") {
+    Router router;
+    auto first = std::make_shared<FakeConnection>();
+    auto second = std::make_shared<FakeConnection>();
+    router.add_client("same", first);
+    router.add_client("same", second);
+    CHECK(router.client_count() == 1);
+    CHECK(router.deliver(reply_for("same")));
+    CHECK(first->received_.empty());
+    CHECK(second->received_.size() == 1);
+}
+
+TEST_CASE("client_count counts registrations until they are removed", "[router][client]") {
+    Router router;
+    std::vector<std::shared_ptr<FakeConnection>> connections;
+    for (int i = 0; i < 100; ++i) {
+        connections.push_back(std::make_shared<FakeConnection>());
+        router.add_client("client-" + std::to_string(i), connections.back());
+    }
+    CHECK(router.client_count() == 100);
+    for (int i = 0; i < 100; i += 2) router.remove_client("client-" + std::to_string(i));
+    CHECK(router.client_count() == 50);
+    CHECK(router.deliver(reply_for("client-1")));
+    CHECK_FALSE(router.deliver(reply_for("client-2")));
+}
+
+// ---------------------------------------------------------------- shutdown
+
+TEST_CASE("shut_down_clients tells each live connection once", "[router][shutdown]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    auto gone = std::make_shared<FakeConnection>();
+    std::weak_ptr<FakeConnection> gone_watch = gone;
+    router.add_client("alice", alice);
+    router.add_client("bob", bob);
+    router.add_client("gone", gone);
+    gone.reset();  // expired but not yet removed: skipped
+
+    router.shut_down_clients();
+    CHECK(alice->shut_down_calls_ == 1);
+    CHECK(bob->shut_down_calls_ == 1);
+    CHECK(gone_watch.expired());
+}
+
+TEST_CASE("shut_down_clients with no clients does nothing", "[router][shutdown]") {
+    Router router;
+    CHECK_NOTHROW(router.shut_down_clients());
+    CHECK(router.client_count() == 0);
+}
+
+TEST_CASE("a connection may remove itself while shutting down", "[router][shutdown]") {
+    Router router;
+    std::vector<std::shared_ptr<FakeConnection>> connections;
+    for (int i = 0; i < 20; ++i) {
+        auto connection = std::make_shared<FakeConnection>();
+        const std::string id = "client-" + std::to_string(i);
+        connection->on_shut_down_ = [&router, id] { router.remove_client(id); };
+        router.add_client(id, connection);
+        connections.push_back(std::move(connection));
+    }
+    REQUIRE(router.client_count() == 20);
+    router.shut_down_clients();
+    for (const auto& connection : connections) CHECK(connection->shut_down_calls_ == 1);
+    CHECK(router.client_count() == 0);
+}
+
+TEST_CASE("a connection that drops its last reference while shutting down", "[router][shutdown]") {
+    // As a session does when its close completes synchronously: it removes
+    // itself from the router and its owner lets it go, inside shut_down().
+    Router router;
+    auto survivor = std::make_shared<FakeConnection>();
+    auto leaving = std::make_shared<FakeConnection>();
+    std::weak_ptr<FakeConnection> leaving_watch = leaving;
+    bool leaving_called = false;
+    leaving->on_shut_down_ = [&] {
+        leaving_called = true;
+        router.remove_client("leaving");
+        leaving.reset();  // the router's copy keeps it alive until the call returns
+    };
+    router.add_client("leaving", leaving);
+    router.add_client("survivor", survivor);
+
+    router.shut_down_clients();
+    CHECK(leaving_called);
+    CHECK(leaving_watch.expired());  // released once shut_down_clients is done with it
+    CHECK(survivor->shut_down_calls_ == 1);
+    CHECK(router.client_count() == 1);
+}
+
+TEST_CASE("a connection that removes another while shutting down", "[router][shutdown]") {
+    Router router;
+    auto first = std::make_shared<FakeConnection>();
+    auto second = std::make_shared<FakeConnection>();
+    first->on_shut_down_ = [&router] { router.remove_client("second"); };
+    second->on_shut_down_ = [&router] { router.remove_client("first"); };
+    router.add_client("first", first);
+    router.add_client("second", second);
+
+    router.shut_down_clients();
+    // Both were live when shutdown began, so both are told.
+    CHECK(first->shut_down_calls_ == 1);
+    CHECK(second->shut_down_calls_ == 1);
+    CHECK(router.client_count() == 0);
+}
