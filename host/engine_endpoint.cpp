@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <set>
 #include <vector>
@@ -80,6 +81,11 @@ Reply checked(Reply reply) {
             return reply;
     }
     return reply;
+}
+
+// Worker routing ids are "g<generation>.w<index>".
+unsigned long worker_generation(const std::string& worker_id) {
+    return std::strtoul(worker_id.c_str() + 1, nullptr, 10);
 }
 
 // Sends `reply` for the request in `frames` (envelope, "", body): one frame
@@ -164,18 +170,21 @@ Expected<bool> EngineEndpoint::start() {
         return Error{"bind_failed", "plugin " + config_.name + ": cannot set up its endpoint: " + e.what()};
     }
 
-    info_json_ = make_info_json(config_.name, *plugin_);
+    instance_ = make_client_id();
+    info_json_ = make_info_json(config_.name, instance_, *plugin_);
     started_ = true;
     start_workers();
     broker_ = std::thread([this] { run_broker(); });
     return true;
 }
 
-std::string EngineEndpoint::make_info_json(const std::string& name, const LoadedPlugin& plugin) {
-    // "instance" changes when the engine behind an address does (a restart,
-    // a reload): what a gateway had outstanding on the old one is lost.
+std::string EngineEndpoint::make_info_json(const std::string& name, const std::string& instance,
+                                           const LoadedPlugin& plugin) {
+    // "instance" changes when the endpoint behind an address does (a process
+    // restart): what a gateway had outstanding on the old one is lost. A swap
+    // keeps it: the old workers still answer what they hold.
     return nlohmann::json{{"name", name},
-                          {"instance", make_client_id()},
+                          {"instance", instance},
                           {"version", plugin.version()},
                           {"description", plugin.description()},
                           {"usage", plugin.usage()}}
@@ -207,7 +216,7 @@ void EngineEndpoint::replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig 
         control_sender_.send(zmq::buffer(std::to_string(generation_)), zmq::send_flags::sndmore);
         control_sender_.send(zmq::buffer(std::to_string(config_.workers)), zmq::send_flags::sndmore);
         control_sender_.send(zmq::buffer(std::to_string(config_.max_queued)), zmq::send_flags::sndmore);
-        control_sender_.send(zmq::buffer(make_info_json(config_.name, *plugin_)), zmq::send_flags::none);
+        control_sender_.send(zmq::buffer(make_info_json(config_.name, instance_, *plugin_)), zmq::send_flags::none);
     }
     for (auto& worker : old_workers) worker.join();
 }
@@ -230,12 +239,14 @@ void EngineEndpoint::run_broker() {
     using Message = std::vector<zmq::message_t>;
     const std::string name = config_.name;  // config_ may be replaced while this runs
     std::deque<std::string> idle;  // routing ids of workers waiting for work
+    // Workers not idle. Unsigned on purpose: a new worker's READY may arrive
+    // before the SWAP that counts it; the arithmetic still comes out right.
     unsigned busy_or_starting = config_.workers;
     std::deque<Message> queue;     // requests waiting for a worker (bounded: max_queued)
     std::set<std::string> gateways;  // peers that ping us: told "bye" when we stop
     constexpr std::size_t max_gateways = 4096;
     bool stopping = false;
-    std::string current_prefix = "g" + std::to_string(generation_) + ".";
+    unsigned long current_generation = generation_;
     std::size_t max_queued = config_.max_queued;
     Clock::time_point quiet_until;  // after "bye", requests already on their way still count
     std::array<zmq::message_t, wire::max_frames + 2> frames;
@@ -266,7 +277,9 @@ void EngineEndpoint::run_broker() {
                 if (!(count == 2 && wire::frame_view(frames[1]) == ready_signal))
                     send_frames(frontend_, frames.data() + 1, count - 1);
                 --busy_or_starting;
-                if (worker_id.compare(0, current_prefix.size(), current_prefix) == 0) {
+                // Workers of the current or a newer generation (whose SWAP may
+                // not have been read yet) stay; older ones are let go.
+                if (worker_generation(worker_id) >= current_generation) {
                     idle.push_back(std::move(worker_id));
                 } else {
                     // A worker of a replaced engine: its work is done, let it go.
@@ -278,15 +291,20 @@ void EngineEndpoint::run_broker() {
         if (items[1].revents & ZMQ_POLLIN) {
             const std::size_t count = receive_message(control_receiver_, frames);
             if (count == 5 && wire::frame_view(frames[0]) == swap_signal) {
-                current_prefix = "g" + frames[1].to_string() + ".";
+                current_generation = std::stoul(frames[1].to_string());
                 busy_or_starting += static_cast<unsigned>(std::stoul(frames[2].to_string()));
                 max_queued = std::stoul(frames[3].to_string());
                 info_json_ = frames[4].to_string();
-                for (const auto& worker_id : idle) {
+                std::deque<std::string> keep;
+                for (auto& worker_id : idle) {
+                    if (worker_generation(worker_id) >= current_generation) {
+                        keep.push_back(std::move(worker_id));
+                        continue;
+                    }
                     backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
                     backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
                 }
-                idle.clear();
+                idle = std::move(keep);
                 continue;
             }
             stopping = true;

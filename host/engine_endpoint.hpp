@@ -55,7 +55,8 @@ private:
     void run_worker(unsigned index, std::string routing_id, std::shared_ptr<LoadedPlugin> plugin,
                     std::size_t max_request_bytes);
     void start_workers();
-    static std::string make_info_json(const std::string& name, const LoadedPlugin& plugin);
+    static std::string make_info_json(const std::string& name, const std::string& instance,
+                                      const LoadedPlugin& plugin);
 
     zmq::context_t& context_;
     PluginConfig config_;
@@ -67,6 +68,7 @@ private:
     std::string backend_endpoint_;
     std::string control_endpoint_;
     std::string info_json_;  // sent with every pong: what the plugin is
+    std::string instance_;   // this endpoint's identity, for its whole life
 
     zmq::socket_t frontend_;
     zmq::socket_t backend_;

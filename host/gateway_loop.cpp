@@ -21,6 +21,7 @@ GatewayLoop::~GatewayLoop() {
 
 void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin,
                              const std::vector<std::string>& addresses) {
+    ++links_pending_;
     net::post(io_, [this, &context, plugin, addresses] {
         auto client = std::make_unique<EngineClient>(io_, context, plugin, addresses, router_, log_);
         router_.add_engine(plugin.name, *client);
@@ -31,6 +32,7 @@ void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin
             old = std::move(slot);
             slot = std::move(client);
         }
+        --links_pending_;
         if (old) retire(std::move(old));
     });
 }
@@ -81,7 +83,7 @@ void GatewayLoop::start() {
 
 std::size_t GatewayLoop::plugins_without_engine() const {
     std::lock_guard<std::mutex> lock(engines_mutex_);
-    std::size_t missing = 0;
+    std::size_t missing = links_pending_.load();
     for (const auto& [name, client] : engines_) missing += client->engines_alive() == 0;
     return missing;
 }

@@ -12,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -54,7 +55,8 @@ private:
     void sweep_retired();
 
     std::map<std::string, std::unique_ptr<EngineClient>> engines_;
-    mutable std::mutex engines_mutex_;  // guards engines_' shape for plugins_without_engine()
+    mutable std::mutex engines_mutex_;
+    std::atomic<std::size_t> links_pending_{0};  // set_engine() posted, not yet run  // guards engines_' shape for plugins_without_engine()
     std::vector<std::unique_ptr<EngineClient>> retired_;
     net::steady_timer retire_timer_{io_};
     BuiltinPlugin builtin_{io_, router_};

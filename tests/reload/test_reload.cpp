@@ -156,7 +156,7 @@ TEST_CASE("reload removes a plugin: unknown_plugin afterwards, its requests in f
 // and answers every request outstanding on it with "unavailable", although
 // the old workers finish them (their replies are then dropped as late).
 TEST_CASE("reload replaces a plugin whose settings changed, while requests are in flight",
-          "[reload][replace_settings][!mayfail]") {
+          "[reload][replace_settings]") {
     HostUnderTest host(json{{"dice", dice_entry()}, {"test", test_entry({{"generation", 1}})}});
     GatewayClient client(host.gateway_port());
     start_rolling(client);
@@ -213,7 +213,7 @@ TEST_CASE("reload replaces a plugin whose settings changed, while requests are i
 }
 
 TEST_CASE("reload replaces a plugin whose .so changed on disk, while requests are in flight",
-          "[reload][replace_file][!mayfail]") {
+          "[reload][replace_file]") {
     HostUnderTest host(json{{"dice", dice_entry()}, {"test", test_entry({{"generation", 1}})}});
     GatewayClient client(host.gateway_port());
     start_rolling(client);
