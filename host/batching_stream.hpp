@@ -43,6 +43,8 @@ public:
         net::async_write(next_, net::buffer(in_flight_),
                          [this, h = std::forward<Handler>(handler)](beast::error_code ec, std::size_t n) mutable {
                              in_flight_.clear();
+                             // A burst must not pin a large buffer to an idle connection.
+                             if (in_flight_.capacity() > 16 * 1024) in_flight_.shrink_to_fit();
                              h(ec, n);
                          });
     }

@@ -51,7 +51,7 @@ BuiltinPlugin::Answer BuiltinPlugin::answer(std::string_view command) const {
             "unknown_command"};
 }
 
-bool BuiltinPlugin::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
+SendResult BuiltinPlugin::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
     // Answered on a later turn of the loop: the session records the request
     // as pending only after send() returns.
     net::post(io_, [this, request_id, client = std::string(client_id), command = std::string(payload)] {
@@ -64,7 +64,7 @@ bool BuiltinPlugin::send(std::uint64_t request_id, std::string_view client_id, s
         reply.code = result.code;
         router_.deliver(reply);
     });
-    return true;
+    return SendResult::sent;
 }
 
 }  // namespace portico

@@ -15,7 +15,7 @@ class BuiltinPlugin final : public EngineLink {
 public:
     BuiltinPlugin(net::io_context& io, Router& router);
 
-    bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
+    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
     std::chrono::milliseconds timeout() const override { return std::chrono::seconds(5); }
     std::string info_json() const override;
     std::size_t engines_alive() const override { return 1; }

@@ -25,14 +25,14 @@ EngineClient::EngineClient(net::io_context& io, zmq::context_t& context, const P
 
 EngineClient::~EngineClient() { heartbeat_timer_.cancel(); }
 
-bool EngineClient::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
+SendResult EngineClient::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
     const std::uint64_t wire_id = next_wire_id_++;
     Outstanding request{request_id, std::string(client_id), std::string(), 0, 1, Clock::now()};
-    if (!dispatch(wire_id, request, payload, no_connection)) return false;
+    if (!dispatch(wire_id, request, payload, no_connection)) return SendResult::unavailable;
     if (idempotent_ && max_attempts_ > 1) request.payload = std::string(payload);  // for a retry
     by_age_.emplace_back(request.sent_at, wire_id);
     outstanding_.emplace(wire_id, std::move(request));
-    return true;
+    return SendResult::sent;
 }
 
 // Sends on the least loaded engine that may take work (known alive first, then

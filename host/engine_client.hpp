@@ -36,13 +36,12 @@ public:
                  const std::vector<std::string>& addresses, Router& router, Logger& log);
     ~EngineClient() override;
 
-    bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
+    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
     std::string info_json() const override { return info_json_; }
     std::size_t engines_alive() const override { return alive_.load(std::memory_order_relaxed); }
     std::size_t engines_total() const override { return connections_.size(); }
-    // No request is waiting for an answer on this link.
-    bool idle() const noexcept { return outstanding_.empty(); }
+    bool idle() const override { return outstanding_.empty(); }
 
 private:
     using Clock = EngineConnection::Clock;

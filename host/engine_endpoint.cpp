@@ -7,17 +7,13 @@
 
 #include <array>
 #include <atomic>
-#include <cstdlib>
-#include <deque>
-#include <set>
+#include <algorithm>
 #include <vector>
 
 namespace portico {
 namespace {
 
-constexpr std::string_view ready_signal = "READY";
 constexpr std::string_view stop_signal = "STOP";
-constexpr std::string_view swap_signal = "SWAP";
 
 // A unique suffix for inproc names, so endpoints never collide (also when a
 // plugin is served twice during a reload).
@@ -41,11 +37,6 @@ std::size_t receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>
         if (!more) break;
     }
     return overflow ? 0 : count;
-}
-
-void send_frames(zmq::socket_t& socket, zmq::message_t* frames, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i)
-        socket.send(frames[i], i + 1 < count ? zmq::send_flags::sndmore : zmq::send_flags::none);
 }
 
 void send_text(zmq::socket_t& socket, std::string_view text, bool more) {
@@ -83,22 +74,11 @@ Reply checked(Reply reply) {
     return reply;
 }
 
-// Worker routing ids are "g<generation>.w<index>".
-unsigned long worker_generation(const std::string& worker_id) {
-    return std::strtoul(worker_id.c_str() + 1, nullptr, 10);
-}
-
-// Sends `reply` for the request in `frames` (envelope, "", body): one frame
-// for a plain REQ client, PTC1 frames for a gateway.
-void send_reply(zmq::socket_t& socket, zmq::message_t* frames, std::size_t count, std::size_t delimiter,
-                const Reply& reply) {
-    std::string ignored;
-    const auto request = wire::parse_request(frames + delimiter + 1, count - delimiter - 1, ignored);
-    // Only the identifiers are needed, so copy them before the frames move.
-    const bool plain = !request || request->plain;
-    const std::uint64_t request_id = request ? request->request_id : 0;
-    const std::string client_id = request ? std::string(request->client_id) : std::string();
-    for (std::size_t i = 0; i <= delimiter; ++i) socket.send(frames[i], zmq::send_flags::sndmore);
+// Sends the reply to a request that came through the ROUTER: one frame for a
+// plain REQ client, PTC1 frames for a gateway.
+void send_result(zmq::socket_t& socket, std::vector<zmq::message_t>& route, bool plain,
+                 std::uint64_t request_id, std::string_view client_id, const Reply& reply) {
+    for (auto& frame : route) socket.send(frame, zmq::send_flags::sndmore);
     if (plain) {
         send_text(socket, reply.ok() ? reply.body() : "error: " + reply.body(), false);
         return;
@@ -128,7 +108,6 @@ EngineEndpoint::~EngineEndpoint() { stop(); }
 Expected<bool> EngineEndpoint::start() {
     const std::string suffix = unique_suffix();
     inproc_endpoint_ = "inproc://portico/endpoint/" + config_.name + "/" + suffix;
-    backend_endpoint_ = "inproc://portico/workers/" + config_.name + "/" + suffix;
     control_endpoint_ = "inproc://portico/control/" + config_.name + "/" + suffix;
     try {
         frontend_ = zmq::socket_t(context_, zmq::socket_type::router);
@@ -156,10 +135,6 @@ Expected<bool> EngineEndpoint::start() {
         }
         frontend_.bind(inproc_endpoint_);
 
-        backend_ = zmq::socket_t(context_, zmq::socket_type::router);
-        backend_.set(zmq::sockopt::linger, 0);
-        backend_.bind(backend_endpoint_);
-
         control_receiver_ = zmq::socket_t(context_, zmq::socket_type::pair);
         control_receiver_.set(zmq::sockopt::linger, 0);
         control_receiver_.bind(control_endpoint_);
@@ -171,7 +146,8 @@ Expected<bool> EngineEndpoint::start() {
     }
 
     instance_ = make_client_id();
-    info_json_ = make_info_json(config_.name, instance_, *plugin_);
+    jobs_ = std::make_shared<EngineJobQueue>(config_.max_queued, make_info_json(config_.name, instance_, *plugin_));
+    outbox_ = std::make_shared<BrokerOutbox>();
     started_ = true;
     start_workers();
     broker_ = std::thread([this] { run_broker(); });
@@ -192,12 +168,9 @@ std::string EngineEndpoint::make_info_json(const std::string& name, const std::s
 }
 
 void EngineEndpoint::start_workers() {
-    for (unsigned i = 0; i < config_.workers; ++i) {
-        std::string routing_id = "g" + std::to_string(generation_) + ".w" + std::to_string(i);
-        workers_.emplace_back([this, i, routing_id, plugin = plugin_, limit = config_.max_request_bytes] {
-            run_worker(i, routing_id, plugin, limit);
-        });
-    }
+    for (unsigned i = 0; i < config_.workers; ++i)
+        workers_.emplace_back([this, i, generation = generation_, plugin = plugin_,
+                               limit = config_.max_request_bytes] { run_worker(i, generation, plugin, limit); });
 }
 
 void EngineEndpoint::replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config) {
@@ -211,12 +184,8 @@ void EngineEndpoint::replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig 
         config_ = std::move(config);
         ++generation_;
         start_workers();
-        // SWAP generation workers max_queued info
-        control_sender_.send(zmq::buffer(swap_signal), zmq::send_flags::sndmore);
-        control_sender_.send(zmq::buffer(std::to_string(generation_)), zmq::send_flags::sndmore);
-        control_sender_.send(zmq::buffer(std::to_string(config_.workers)), zmq::send_flags::sndmore);
-        control_sender_.send(zmq::buffer(std::to_string(config_.max_queued)), zmq::send_flags::sndmore);
-        control_sender_.send(zmq::buffer(make_info_json(config_.name, instance_, *plugin_)), zmq::send_flags::none);
+        // The old workers leave once the job in their hands is done.
+        jobs_->renew(generation_, config_.max_queued, make_info_json(config_.name, instance_, *plugin_));
     }
     for (auto& worker : old_workers) worker.join();
 }
@@ -236,33 +205,24 @@ void EngineEndpoint::stop() {
 
 void EngineEndpoint::run_broker() {
     using Clock = std::chrono::steady_clock;
-    using Message = std::vector<zmq::message_t>;
     const std::string name = config_.name;  // config_ may be replaced while this runs
-    std::deque<std::string> idle;  // routing ids of workers waiting for work
-    // Workers not idle. Unsigned on purpose: a new worker's READY may arrive
-    // before the SWAP that counts it; the arithmetic still comes out right.
-    unsigned busy_or_starting = config_.workers;
-    std::deque<Message> queue;     // requests waiting for a worker (bounded: max_queued)
-    std::set<std::string> gateways;  // peers that ping us: told "bye" when we stop
-    constexpr std::size_t max_gateways = 4096;
     bool stopping = false;
-    unsigned long current_generation = generation_;
-    std::size_t max_queued = config_.max_queued;
-    Clock::time_point quiet_until;  // after "bye", requests already on their way still count
-    std::array<zmq::message_t, wire::max_frames + 2> frames;
+    Clock::time_point quiet_until;  // after "bye", requests already on their way are still taken
 
     while (true) {
         const auto now = Clock::now();
-        if (stopping && queue.empty() && busy_or_starting == 0 && now >= quiet_until) break;
-        const bool take_requests = !stopping || now < quiet_until;
+        const bool take = !stopping || now < quiet_until;
+        if (!take) {
+            jobs_->close();
+            if (jobs_->drained() && outbox_->empty()) break;
+        }
         zmq::pollitem_t items[] = {
-            {backend_.handle(), 0, ZMQ_POLLIN, 0},
+            {nullptr, outbox_->fd(), ZMQ_POLLIN, 0},
             {control_receiver_.handle(), 0, ZMQ_POLLIN, 0},
             {frontend_.handle(), 0, ZMQ_POLLIN, 0},
         };
         try {
-            zmq::poll(items, take_requests ? 3 : 2,
-                      stopping ? std::chrono::milliseconds(20) : std::chrono::milliseconds(-1));
+            zmq::poll(items, take ? 3 : 2, stopping ? std::chrono::milliseconds(20) : std::chrono::milliseconds(-1));
         } catch (const zmq::error_t& e) {
             if (e.num() == EINTR) continue;
             log_.error("endpoint " + name + ": poll failed: " + e.what());
@@ -270,139 +230,112 @@ void EngineEndpoint::run_broker() {
         }
 
         if (items[0].revents & ZMQ_POLLIN) {
-            // [worker id] READY, or [worker id] [envelope...] "" [reply...]
-            const std::size_t count = receive_message(backend_, frames);
-            if (count >= 2) {
-                std::string worker_id(wire::frame_view(frames[0]));
-                if (!(count == 2 && wire::frame_view(frames[1]) == ready_signal))
-                    send_frames(frontend_, frames.data() + 1, count - 1);
-                --busy_or_starting;
-                // Workers of the current or a newer generation (whose SWAP may
-                // not have been read yet) stay; older ones are let go.
-                if (worker_generation(worker_id) >= current_generation) {
-                    idle.push_back(std::move(worker_id));
-                } else {
-                    // A worker of a replaced engine: its work is done, let it go.
-                    backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
-                    backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
-                }
-            }
+            for (auto& result : outbox_->take())
+                send_result(frontend_, result.route, result.plain, result.request_id, result.client_id,
+                            result.reply);
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            const std::size_t count = receive_message(control_receiver_, frames);
-            if (count == 5 && wire::frame_view(frames[0]) == swap_signal) {
-                current_generation = std::stoul(frames[1].to_string());
-                busy_or_starting += static_cast<unsigned>(std::stoul(frames[2].to_string()));
-                max_queued = std::stoul(frames[3].to_string());
-                info_json_ = frames[4].to_string();
-                std::deque<std::string> keep;
-                for (auto& worker_id : idle) {
-                    if (worker_generation(worker_id) >= current_generation) {
-                        keep.push_back(std::move(worker_id));
-                        continue;
-                    }
-                    backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
-                    backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+            std::array<zmq::message_t, 1> signal;
+            receive_message(control_receiver_, signal);
+            if (!stopping) {
+                stopping = true;
+                // Tell every gateway first, so that they send nothing new; what
+                // is already on its way is still taken for a moment.
+                for (const auto& peer : gateways_) {
+                    frontend_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+                    wire::send_control(frontend_, wire::Control::bye);
                 }
-                idle = std::move(keep);
-                continue;
-            }
-            stopping = true;
-            // Tell every gateway first, so that they send nothing new; what is
-            // already on its way is still taken for a moment, then drained.
-            for (const auto& peer : gateways) {
-                frontend_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-                wire::send_control(frontend_, wire::Control::bye);
-            }
-            quiet_until = Clock::now() + std::chrono::milliseconds(200);
-        }
-        if (take_requests && (items[2].revents & ZMQ_POLLIN)) {
-            // Take everything waiting: pings are answered here, at once, so
-            // that a busy engine is not mistaken for a dead one.
-            while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
-                const std::size_t count = receive_message(frontend_, frames);
-                if (count < 2) continue;  // more frames than any request has: dropped
-                std::size_t delimiter = 0;
-                while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;
-                if (delimiter == 0 || delimiter >= count) continue;  // nobody to answer
-                const auto control = wire::parse_control(frames.data() + delimiter + 1, count - delimiter - 1);
-                if (control == wire::Control::ping) {
-                    if (stopping) continue;
-                    if (delimiter == 1 && gateways.size() < max_gateways)
-                        gateways.emplace(wire::frame_view(frames[0]));
-                    for (std::size_t i = 0; i <= delimiter; ++i)
-                        frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-                    send_text(frontend_, wire::magic, true);
-                    send_text(frontend_, wire::control_word(wire::Control::pong), true);
-                    send_text(frontend_, info_json_, false);
-                    continue;
-                }
-                if (queue.size() >= max_queued) {
-                    send_reply(frontend_, frames.data(), count, delimiter,
-                               Reply::error("overloaded", "plugin \"" + name + "\" has " +
-                                                              std::to_string(queue.size()) +
-                                                              " requests waiting; try again later"));
-                    continue;
-                }
-                Message message;
-                message.reserve(count);
-                for (std::size_t i = 0; i < count; ++i) message.push_back(std::move(frames[i]));
-                queue.push_back(std::move(message));
+                quiet_until = Clock::now() + std::chrono::milliseconds(200);
             }
         }
-        while (!idle.empty() && !queue.empty()) {
-            backend_.send(zmq::buffer(idle.front()), zmq::send_flags::sndmore);
-            idle.pop_front();
-            ++busy_or_starting;
-            send_frames(backend_, queue.front().data(), queue.front().size());
-            queue.pop_front();
-        }
-    }
-    for (const auto& worker_id : idle) {
-        backend_.send(zmq::buffer(worker_id), zmq::send_flags::sndmore);
-        backend_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+        if (take && (items[2].revents & ZMQ_POLLIN)) take_requests(name, stopping);
     }
     frontend_.close();
-    backend_.close();
     control_receiver_.close();
 }
 
-void EngineEndpoint::run_worker(unsigned index, std::string routing_id, std::shared_ptr<LoadedPlugin> plugin,
-                                std::size_t max_request_bytes) {
-    zmq::socket_t socket(context_, zmq::socket_type::dealer);
-    socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::routing_id, routing_id);
-    socket.connect(backend_endpoint_);
-    send_text(socket, ready_signal, false);
-
-    Engine& engine = plugin->engine();
+// Takes everything waiting on the ROUTER: pings are answered here, at once,
+// so that a busy engine is not mistaken for a dead one; requests are queued
+// for the workers, or answered "overloaded" when the queue is full.
+void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
+    constexpr std::size_t max_gateways = 4096;
     std::array<zmq::message_t, wire::max_frames + 2> frames;
-    while (true) {
-        const std::size_t count = receive_message(socket, frames);
-        if (count == 1 && wire::frame_view(frames[0]) == stop_signal) break;
-        // The broker only forwards messages with an envelope and a delimiter.
+    while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+        const std::size_t count = receive_message(frontend_, frames);
+        if (count < 2) continue;  // more frames than any request has: dropped
         std::size_t delimiter = 0;
         while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;
-        if (count == 0 || delimiter >= count) {
-            send_text(socket, ready_signal, false);
+        if (delimiter == 0 || delimiter >= count) continue;  // nobody to answer
+        const auto control = wire::parse_control(frames.data() + delimiter + 1, count - delimiter - 1);
+        if (control == wire::Control::ping) {
+            if (stopping) continue;  // a pong would bring this engine back into rotation
+            if (delimiter == 1 && gateways_.size() < max_gateways) {
+                const std::string peer(wire::frame_view(frames[0]));
+                if (std::find(gateways_.begin(), gateways_.end(), peer) == gateways_.end())
+                    gateways_.push_back(peer);
+            }
+            for (std::size_t i = 0; i <= delimiter; ++i)
+                frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+            send_text(frontend_, wire::magic, true);
+            send_text(frontend_, wire::control_word(wire::Control::pong), true);
+            send_text(frontend_, jobs_->info_json(), false);
             continue;
         }
+        if (control != wire::Control::none) continue;  // nothing else is sent to an endpoint
+
         std::string problem;
-        auto request = wire::parse_request(frames.data() + delimiter + 1, count - delimiter - 1, problem);
-        Reply reply = Reply::error("bad_request", "malformed request: " + problem);
-        if (request && request->payload.size() > max_request_bytes) {
-            reply = Reply::error("too_large", "the request is larger than " +
-                                                  std::to_string(max_request_bytes) + " bytes");
-        } else if (request) {
-            Request call;
-            call.client_id = request->client_id;
-            call.payload = request->payload;
-            call.worker = index;
-            reply = checked(engine.handle(call));
+        const auto request = wire::parse_request(frames.data() + delimiter + 1, count - delimiter - 1, problem);
+        EngineJob job;
+        job.route.reserve(delimiter + 1);
+        for (std::size_t i = 0; i <= delimiter; ++i) job.route.push_back(std::move(frames[i]));
+        if (!request) {
+            send_result(frontend_, job.route, true, 0, {}, Reply::error("bad_request", "malformed request: " + problem));
+            continue;
         }
-        send_reply(socket, frames.data(), count, delimiter, reply);
+        job.plain = request->plain;
+        job.request_id = request->request_id;
+        job.client_id = request->client_id;
+        job.payload = request->payload;
+        job.sink = outbox_;
+        switch (jobs_->push(std::move(job))) {  // a refused job is left as it was
+            case EngineJobQueue::Push::queued: break;
+            case EngineJobQueue::Push::full:
+                send_result(frontend_, job.route, request->plain, request->request_id, request->client_id,
+                            Reply::error("overloaded", "plugin \"" + std::string(name) + "\" has " +
+                                                           std::to_string(jobs_->size()) +
+                                                           " requests waiting; try again later"));
+                break;
+            case EngineJobQueue::Push::closed:
+                send_result(frontend_, job.route, request->plain, request->request_id, request->client_id,
+                            Reply::error("unavailable", "plugin \"" + std::string(name) + "\" is shutting down"));
+                break;
+        }
     }
-    socket.close();
+}
+
+void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,
+                                std::size_t max_request_bytes) {
+    Engine& engine = plugin->engine();
+    while (auto job = jobs_->pop(generation)) {
+        EngineResult result;
+        result.request_id = job->request_id;
+        result.route = std::move(job->route);
+        result.plain = job->plain;
+        if (job->payload.size() > max_request_bytes) {
+            result.reply = Reply::error("too_large",
+                                        "the request is larger than " + std::to_string(max_request_bytes) + " bytes");
+        } else {
+            Request call;
+            call.client_id = job->client_id;
+            call.payload = job->payload;
+            call.worker = index;
+            result.reply = checked(engine.handle(call));
+        }
+        result.client_id = std::move(job->client_id);
+        job->sink->deliver(std::move(result));
+        job.reset();  // drops the sink before the queue counts the job done
+        jobs_->done();
+    }
 }
 
 }  // namespace portico

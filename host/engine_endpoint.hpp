@@ -1,17 +1,23 @@
 #pragma once
-// Serves one plugin's engine on a zmq endpoint: a ROUTER that any REQ or
-// DEALER peer can talk to, in front of a pool of worker threads that call the
-// engine. A broker thread hands each request to an idle worker only (the zmq
-// guide's load-balancing pattern), so a slow request never holds up others
-// while a worker is free; with none free, requests wait in zmq's queue.
+// Serves one plugin's engine: a pool of worker threads that call the engine,
+// fed by one bounded job queue (engine_job_queue.hpp). Two kinds of producer
+// share that queue:
+//   - the broker thread, which owns a zmq ROUTER that any REQ or DEALER peer
+//     can talk to (remote gateways, isolated children's parents, any REQ
+//     client in any language), answers their pings at once, and sends back
+//     the results workers leave in its outbox;
+//   - gateway loops in this process, which queue directly (LocalEngineLink).
+// Idle workers take one job at a time, so a slow request never holds up
+// others while a worker is free.
+#include "broker_outbox.hpp"
 #include "config.hpp"
+#include "engine_job_queue.hpp"
 #include "error.hpp"
 #include "logger.hpp"
 #include "plugin_loader.hpp"
 
 #include <zmq.hpp>
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,27 +38,30 @@ public:
     // broker and the workers. A failed bind is returned, nothing is started.
     Expected<bool> start();
     // Stops taking requests, tells connected gateways "bye", lets the workers
-    // finish the ones they hold, then joins every thread. Idempotent.
+    // finish what is queued and held, then joins every thread. Idempotent.
     void stop();
     // Serves a new engine (a reloaded plugin, or new settings) on the same
-    // address without dropping anything: new requests go to new workers while
-    // the old workers finish what they hold; returns once they have, so the
-    // old plugin can be unloaded. Never concurrently with stop().
+    // address without dropping anything: new workers take what is queued and
+    // what comes, while the old ones finish the job they hold; returns once
+    // they have, so the old plugin can be unloaded. Never concurrently with stop().
     void replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config);
 
     const std::string& name() const noexcept { return config_.name; }
     // The address actually bound (a '*' port resolved), for printing.
     const std::string& bound_endpoint() const noexcept { return bound_endpoint_; }
-    // Where an in-process gateway connects: no TCP on the local path.
+    // Where a zmq peer in this process can connect (no TCP).
     const std::string& inproc_endpoint() const noexcept { return inproc_endpoint_; }
+    // Where a gateway loop in this process queues requests: no zmq at all.
+    const std::shared_ptr<EngineJobQueue>& jobs() const noexcept { return jobs_; }
     const PluginConfig& config() const noexcept { return config_; }
     const LoadedPlugin& plugin() const noexcept { return *plugin_; }
 
 private:
     void run_broker();
+    void take_requests(std::string_view name, bool stopping);
     // A worker holds its own reference to the plugin it calls, so the plugin
     // is unloaded only after the last worker that can call it has returned.
-    void run_worker(unsigned index, std::string routing_id, std::shared_ptr<LoadedPlugin> plugin,
+    void run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,
                     std::size_t max_request_bytes);
     void start_workers();
     static std::string make_info_json(const std::string& name, const std::string& instance,
@@ -65,20 +74,20 @@ private:
 
     std::string bound_endpoint_;
     std::string inproc_endpoint_;
-    std::string backend_endpoint_;
     std::string control_endpoint_;
-    std::string info_json_;  // sent with every pong: what the plugin is
-    std::string instance_;   // this endpoint's identity, for its whole life
+    std::string instance_;  // this endpoint's identity, for its whole life
 
+    std::shared_ptr<EngineJobQueue> jobs_;
+    std::shared_ptr<BrokerOutbox> outbox_;
     zmq::socket_t frontend_;
-    zmq::socket_t backend_;
     zmq::socket_t control_receiver_;  // owned by the broker thread once it runs
     zmq::socket_t control_sender_;    // used under control_mutex_
     std::mutex control_mutex_;
+    std::vector<std::string> gateways_;  // broker thread: peers that ping, told "bye" at stop
 
     std::thread broker_;
     std::vector<std::thread> workers_;
-    unsigned generation_ = 0;  // of the current workers; in their routing ids
+    unsigned generation_ = 0;  // of the current workers
     bool started_ = false;
 };
 

@@ -23,8 +23,8 @@ Gateway::Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_c
 
 Gateway::~Gateway() { stop(); }
 
-void Gateway::set_plugin(const PluginConfig& plugin, const std::vector<std::string>& addresses) {
-    for (auto& loop : loops_) loop->set_engine(context_, plugin, addresses);
+void Gateway::set_plugin(const PluginConfig& plugin, const EngineRoute& route) {
+    for (auto& loop : loops_) loop->set_engine(context_, plugin, route);
 }
 
 void Gateway::remove_plugin(const std::string& plugin) {

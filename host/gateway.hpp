@@ -20,9 +20,8 @@ public:
     Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_context& control, Logger& log);
     ~Gateway();
 
-    // Routes `plugin` to the engines at these zmq addresses (adds or replaces;
-    // also while running).
-    void set_plugin(const PluginConfig& plugin, const std::vector<std::string>& addresses);
+    // Routes `plugin` to its engines (adds or replaces; also while running).
+    void set_plugin(const PluginConfig& plugin, const EngineRoute& route);
     // Stops routing `plugin`; requests already sent are still answered.
     void remove_plugin(const std::string& plugin);
     // Listens and starts the loops; returns the address actually bound.

@@ -1,5 +1,7 @@
 #include "gateway_loop.hpp"
 
+#include "local_engine_link.hpp"
+
 #include <algorithm>
 
 namespace portico {
@@ -10,6 +12,7 @@ GatewayLoop::GatewayLoop(Logger& log) : log_(log), work_(net::make_work_guard(io
 
 GatewayLoop::~GatewayLoop() {
     stop();
+    inbox_->detach();  // engines may still finish work for this loop
     // Sessions die with io_'s queued handlers; links go before io_, whose
     // descriptors they borrow.
     {
@@ -19,13 +22,16 @@ GatewayLoop::~GatewayLoop() {
     retired_.clear();
 }
 
-void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin,
-                             const std::vector<std::string>& addresses) {
+void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin, const EngineRoute& route) {
     ++links_pending_;
-    net::post(io_, [this, &context, plugin, addresses] {
-        auto client = std::make_unique<EngineClient>(io_, context, plugin, addresses, router_, log_);
+    net::post(io_, [this, &context, plugin, route] {
+        std::unique_ptr<EngineLink> client;
+        if (route.local && route.addresses.empty())
+            client = std::make_unique<LocalEngineLink>(io_, plugin, route.local, inbox_);
+        else
+            client = std::make_unique<EngineClient>(io_, context, plugin, route.addresses, router_, log_);
         router_.add_engine(plugin.name, *client);
-        std::unique_ptr<EngineClient> old;
+        std::unique_ptr<EngineLink> old;
         {
             std::lock_guard<std::mutex> lock(engines_mutex_);
             auto& slot = engines_[plugin.name];
@@ -40,7 +46,7 @@ void GatewayLoop::set_engine(zmq::context_t& context, const PluginConfig& plugin
 void GatewayLoop::remove_engine(const std::string& plugin) {
     net::post(io_, [this, plugin] {
         router_.remove_engine(plugin);
-        std::unique_ptr<EngineClient> old;
+        std::unique_ptr<EngineLink> old;
         {
             std::lock_guard<std::mutex> lock(engines_mutex_);
             auto it = engines_.find(plugin);
@@ -52,8 +58,8 @@ void GatewayLoop::remove_engine(const std::string& plugin) {
     });
 }
 
-void GatewayLoop::retire(std::unique_ptr<EngineClient> client) {
-    retired_.push_back(std::move(client));
+void GatewayLoop::retire(std::unique_ptr<EngineLink> link) {
+    retired_.push_back(std::move(link));
     if (retired_.size() == 1) sweep_retired();
 }
 

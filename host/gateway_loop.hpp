@@ -6,8 +6,10 @@
 #include "config.hpp"
 #include "builtin_plugin.hpp"
 #include "engine_client.hpp"
+#include "engine_job_queue.hpp"
 #include "logger.hpp"
 #include "net.hpp"
+#include "reply_inbox.hpp"
 #include "router.hpp"
 
 #include <zmq.hpp>
@@ -23,6 +25,13 @@
 
 namespace portico {
 
+// Where a plugin's requests go: straight into the job queue of its engine in
+// this process (when that is its only engine), or over zmq to these addresses.
+struct EngineRoute {
+    std::shared_ptr<EngineJobQueue> local;
+    std::vector<std::string> addresses;
+};
+
 class GatewayLoop {
 public:
     explicit GatewayLoop(Logger& log);
@@ -36,7 +45,7 @@ public:
     // Links this loop to a plugin's engines (replacing an older link), or
     // unlinks it. Both run on the loop's thread; a replaced or removed link
     // stays until the requests outstanding on it are answered or time out.
-    void set_engine(zmq::context_t& context, const PluginConfig& plugin, const std::vector<std::string>& addresses);
+    void set_engine(zmq::context_t& context, const PluginConfig& plugin, const EngineRoute& route);
     void remove_engine(const std::string& plugin);
     void start();
     // Any thread: plugins routed here without an engine in rotation yet.
@@ -51,13 +60,14 @@ private:
     Router router_;  // declared before io_: destroyed sessions still unregister from it
     net::io_context io_{1};
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
-    void retire(std::unique_ptr<EngineClient> client);
+    void retire(std::unique_ptr<EngineLink> link);
     void sweep_retired();
 
-    std::map<std::string, std::unique_ptr<EngineClient>> engines_;
-    mutable std::mutex engines_mutex_;
-    std::atomic<std::size_t> links_pending_{0};  // set_engine() posted, not yet run  // guards engines_' shape for plugins_without_engine()
-    std::vector<std::unique_ptr<EngineClient>> retired_;
+    std::shared_ptr<ReplyInbox> inbox_ = std::make_shared<ReplyInbox>(io_, router_);
+    std::map<std::string, std::unique_ptr<EngineLink>> engines_;
+    mutable std::mutex engines_mutex_;  // guards engines_' shape for plugins_without_engine()
+    std::atomic<std::size_t> links_pending_{0};  // set_engine() posted, not yet run
+    std::vector<std::unique_ptr<EngineLink>> retired_;
     net::steady_timer retire_timer_{io_};
     BuiltinPlugin builtin_{io_, router_};
     std::thread thread_;

@@ -53,11 +53,11 @@ Expected<bool> Host::start() {
     if (role != Role::engine) {
         gateway_ = std::make_unique<Gateway>(config_.gateway, zmq_context_, control_, log_);
         for (const auto& plugin_config : config_.plugins) {
-            const auto addresses = gateway_addresses(plugin_config);
-            gateway_->set_plugin(plugin_config, addresses);
-            if (role == Role::gateway || !plugin_config.connect.empty()) {
+            const auto route = engine_route(plugin_config);
+            gateway_->set_plugin(plugin_config, route);
+            if (!route.addresses.empty() && (role == Role::gateway || !plugin_config.connect.empty())) {
                 std::string list;
-                for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a;
+                for (const auto& a : route.addresses) list += (list.empty() ? "" : ", ") + a;
                 announce_ << "portico: plugin " << plugin_config.name << " routed to " << list << "\n";
             }
         }
@@ -103,15 +103,23 @@ EngineSupervisor* Host::supervisor_named(const std::string& name) const {
     return nullptr;
 }
 
-std::vector<std::string> Host::gateway_addresses(const PluginConfig& plugin) const {
-    // In-process engines over inproc, isolated ones over their private ipc
+EngineRoute Host::engine_route(const PluginConfig& plugin) const {
+    // An engine in this process alone: its job queue, no zmq at all. Beside
+    // other engines, it is one more zmq peer (over inproc) so that dispatch
+    // weighs them all alike. Isolated engines go over their private ipc
     // socket, remote ones over their addresses.
-    std::vector<std::string> addresses;
-    if (auto* endpoint = endpoint_named(plugin.name)) addresses.push_back(endpoint->inproc_endpoint());
-    if (auto* supervisor = supervisor_named(plugin.name)) addresses.push_back(supervisor->private_endpoint());
-    addresses.insert(addresses.end(), plugin.connect.begin(), plugin.connect.end());
-    if (addresses.empty()) addresses.push_back(plugin.endpoint);  // role gateway reading an engine's file
-    return addresses;
+    EngineRoute route;
+    auto* endpoint = endpoint_named(plugin.name);
+    auto* supervisor = supervisor_named(plugin.name);
+    if (endpoint && !supervisor && plugin.connect.empty()) {
+        route.local = endpoint->jobs();
+        return route;
+    }
+    if (endpoint) route.addresses.push_back(endpoint->inproc_endpoint());
+    if (supervisor) route.addresses.push_back(supervisor->private_endpoint());
+    route.addresses.insert(route.addresses.end(), plugin.connect.begin(), plugin.connect.end());
+    if (route.addresses.empty()) route.addresses.push_back(plugin.endpoint);  // role gateway reading an engine's file
+    return route;
 }
 
 EngineEndpoint* Host::endpoint_named(const std::string& name) const {
@@ -320,7 +328,7 @@ Expected<std::string> Host::reload() {
             if (old && !moved && same_gateway_side(*old, plugin) &&
                 old->served_here(role) == plugin.served_here(role))
                 continue;
-            gateway_->set_plugin(plugin, gateway_addresses(plugin));
+            gateway_->set_plugin(plugin, engine_route(plugin));
             if (old && !moved) rerouted.push_back(plugin.name);
         }
         for (const auto& old : config_.plugins)

@@ -59,7 +59,7 @@ public:
     std::string endpoint_of(const std::string& plugin) const;
 
 private:
-    std::vector<std::string> gateway_addresses(const PluginConfig& plugin) const;
+    EngineRoute engine_route(const PluginConfig& plugin) const;
     EngineEndpoint* endpoint_named(const std::string& name) const;
     EngineSupervisor* supervisor_named(const std::string& name) const;
     Expected<bool> start_supervisor(const PluginConfig& plugin);

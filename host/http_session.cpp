@@ -43,6 +43,9 @@ void HttpSession::on_read(const beast::error_code& ec) {
                 "portico WebSocket gateway: connect a WebSocket client to " + config_.path + "\n");
         return;
     }
+    // The request timer would otherwise keep this stream (and its handler)
+    // alive for its whole 30 s after the hand-off.
+    stream_.expires_never();
     std::make_shared<WebSocketSession>(stream_.release_socket(), router_, config_, log_)->run(std::move(request));
 }
 

@@ -3,6 +3,8 @@
 #include "host.hpp"
 #include "logger.hpp"
 
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -43,6 +45,15 @@ std::string default_plugin_dir() {
     const fs::path installed = exe.parent_path().parent_path() / "lib" / "portico" / "plugins";
     if (!fs::is_directory(beside, ec) && fs::is_directory(installed, ec)) return installed.string();
     return beside.string();
+}
+
+// A gateway holds a descriptor per client: use every one the system allows
+// this process (the soft limit is often far below the hard one).
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 int fail_usage(const std::string& message) {
@@ -99,6 +110,7 @@ int main(int argc, char** argv) {
         config.value().log_level = *level;
     }
 
+    raise_open_file_limit();
     const std::string source = config.value().source;
     portico::Logger log(config.value().log_level);
     portico::Host host(std::move(config).value(), log, std::cout);

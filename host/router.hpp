@@ -26,18 +26,27 @@ public:
     virtual void shut_down() = 0;
 };
 
+// Whether an engine link took a request, and if not, why.
+enum class SendResult : std::uint8_t {
+    sent,
+    unavailable,  // no engine reachable
+    overloaded,   // the engine's queue is full: try again later
+};
+
 // What the router needs of the link to a plugin's engines.
 class EngineLink {
 public:
     virtual ~EngineLink() = default;
-    // False when the request could not be queued (no engine reachable).
-    virtual bool send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) = 0;
+    virtual SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) = 0;
     virtual std::chrono::milliseconds timeout() const = 0;
     // What the engines said of the plugin (a JSON object, "{}" before any
     // answered), and how many of its engines are in rotation.
     virtual std::string info_json() const { return "{}"; }
     virtual std::size_t engines_alive() const { return 0; }
     virtual std::size_t engines_total() const { return 0; }
+    // No request waits for an answer that only this link can deliver: a
+    // replaced link may be destroyed.
+    virtual bool idle() const { return true; }
 };
 
 class Router {

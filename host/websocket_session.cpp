@@ -59,6 +59,27 @@ void WebSocketSession::do_read() {
     }
     paused_self_.reset();
     reading_ = true;
+    if (heard_from_) {
+        start_read();
+        return;
+    }
+    // Until the client says something, wait on the socket itself: a silent
+    // connection then holds no read buffer and no pending Beast read (its
+    // 1.5 KiB buffer prepared in advance, its chain of handlers). Beast's
+    // own buffer is still empty here: the upgrade was read by HttpSession.
+    beast::get_lowest_layer(ws_).socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this()](const beast::error_code& ec) {
+            if (ec) {
+                self->reading_ = false;
+                if (ec != net::error::operation_aborted) self->abandon();
+                return;
+            }
+            self->heard_from_ = true;
+            self->start_read();
+        });
+}
+
+void WebSocketSession::start_read() {
     ws_.async_read(read_buffer_, [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
         self->on_read(ec, bytes);
     });
@@ -70,11 +91,8 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
         // closed: a normal close; message_too_big, bad UTF-8: Beast has sent 1009/1007.
         if (ec != websocket::error::closed && ec != net::error::operation_aborted)
             log_.debug("client " + client_id_ + ": " + ec.message());
-        closing_ = true;
-        pending_.clear();  // their replies are dropped when they come
-        deadline_timer_.cancel();
+        abandon();
         close_timer_.cancel();
-        paused_self_.reset();
         return;
     }
     if (!closing_) {
@@ -88,6 +106,8 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
         }
     }
     read_buffer_.consume(read_buffer_.size());
+    // One large message must not pin its buffer for the connection's life.
+    if (read_buffer_.capacity() > 16 * 1024) read_buffer_.shrink_to_fit();
     do_read();
 }
 
@@ -110,10 +130,16 @@ void WebSocketSession::handle_message(std::string_view text) {
         return;
     }
     const std::uint64_t request_id = next_request_id_++;
-    if (!engine->send(request_id, client_id_, request.payload)) {
-        send(format_error(request.context, "unavailable",
-                          "plugin \"" + request.context.plugin + "\" has no engine available"));
-        return;
+    switch (engine->send(request_id, client_id_, request.payload)) {
+        case SendResult::sent: break;
+        case SendResult::unavailable:
+            send(format_error(request.context, "unavailable",
+                              "plugin \"" + request.context.plugin + "\" has no engine available"));
+            return;
+        case SendResult::overloaded:
+            send(format_error(request.context, "overloaded",
+                              "plugin \"" + request.context.plugin + "\" has too many requests waiting; try again later"));
+            return;
     }
     const auto deadline = Clock::now() + engine->timeout();
     pending_.emplace(request_id, Pending{std::move(request.context), deadline});
@@ -132,19 +158,15 @@ void WebSocketSession::on_engine_reply(const wire::EngineReply& reply) {
 
 void WebSocketSession::send(std::string message) {
     if (closing_) return;
-    if (outbox_bytes_ + message.size() > config_.max_outbound_bytes) {
+    if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
         log_.warn("client " + client_id_ + " reads too slowly: over " +
                   std::to_string(config_.max_outbound_bytes) + " bytes of replies wait; closing it (1008)");
-        // The front message may be in Beast's hands; everything behind it goes.
-        while (outbox_.size() > (writing_ ? 1u : 0u)) {
-            outbox_bytes_ -= outbox_.back().size();
-            outbox_.pop_back();
-        }
-        begin_close(websocket::close_reason(websocket::close_code::policy_error, "outbound buffer limit exceeded"));
+        // What is not yet in Beast's hands goes.
+        outbox_.clear();
+        begin_close(websocket::close_code::policy_error, "outbound buffer limit exceeded");
         return;
     }
-    outbox_bytes_ += message.size();
-    outbox_.push_back(std::move(message));
+    outbox_.push(std::move(message));
     do_write();
 }
 
@@ -160,21 +182,19 @@ void WebSocketSession::do_write() {
 }
 
 void WebSocketSession::write_front() {
-    ws_.async_write(net::buffer(outbox_.front()),
+    // Beast may hold the buffer across an asynchronous step: it must not move.
+    writing_message_ = outbox_.pop();
+    ws_.async_write(net::buffer(writing_message_),
                     [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
                         self->on_write(ec, bytes);
                     });
 }
 
 void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
-    outbox_bytes_ -= outbox_.front().size();
-    outbox_.pop_front();
+    writing_message_ = std::string();  // a large reply must not pin its buffer
     if (ec) {
         writing_ = false;
-        closing_ = true;
-        outbox_.clear();
-        outbox_bytes_ = 0;
-        paused_self_.reset();
+        abandon();
         return;
     }
     // Framing into the batch costs no system call; keep a batch to a size
@@ -192,17 +212,22 @@ void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
 void WebSocketSession::on_flushed(const beast::error_code& ec) {
     writing_ = false;
     if (ec) {
-        closing_ = true;
-        outbox_.clear();
-        outbox_bytes_ = 0;
-        paused_self_.reset();
+        abandon();
         return;
     }
     do_write();
 }
 
-void WebSocketSession::do_close(websocket::close_reason reason) {
-    ws_.async_close(reason, [self = shared_from_this()](const beast::error_code& ec) {
+void WebSocketSession::abandon() {
+    closing_ = true;
+    pending_.clear();  // their replies are dropped when they come
+    deadline_timer_.cancel();
+    outbox_.clear();
+    paused_self_.reset();
+}
+
+void WebSocketSession::do_close(PendingClose close) {
+    ws_.async_close(websocket::close_reason(close.code, close.reason), [self = shared_from_this()](const beast::error_code& ec) {
         if (ec && ec != net::error::operation_aborted)
             self->log_.debug("client " + self->client_id_ + ": close: " + ec.message());
     });
@@ -217,15 +242,15 @@ void WebSocketSession::shut_down() {
 
 void WebSocketSession::finish_drain_if_done() {
     if (draining_ && !closing_ && pending_.empty())
-        begin_close(websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
+        begin_close(websocket::close_code::going_away, "server shutting down");
 }
 
-void WebSocketSession::begin_close(websocket::close_reason reason) {
+void WebSocketSession::begin_close(websocket::close_code code, const char* reason) {
     closing_ = true;
     paused_self_.reset();  // the close and its timer keep it alive from here
     pending_.clear();
     deadline_timer_.cancel();
-    close_after_write_ = std::move(reason);
+    close_after_write_ = PendingClose{code, reason};
     arm_close_timer(close_grace);
     do_write();
 }
@@ -247,8 +272,7 @@ void WebSocketSession::on_close_timer(const beast::error_code& ec) {
         for (const auto& [id, request] : left)
             send(format_error(request.context, "shutting_down",
                               "the gateway shut down before plugin \"" + request.context.plugin + "\" replied"));
-        if (!closing_)
-            begin_close(websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
+        if (!closing_) begin_close(websocket::close_code::going_away, "server shutting down");
         return;
     }
     // The close did not finish within the grace period: cut the socket.

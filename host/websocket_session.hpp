@@ -12,10 +12,10 @@
 #include "config.hpp"
 #include "logger.hpp"
 #include "net.hpp"
+#include "outbound_queue.hpp"
 #include "router.hpp"
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -42,9 +42,15 @@ private:
         ReplyContext context;
         Clock::time_point deadline;
     };
+    // Kept small: a websocket::close_reason holds 120 bytes of text inline.
+    struct PendingClose {
+        websocket::close_code code;
+        const char* reason;
+    };
 
     void on_accept(const beast::error_code& ec);
     void do_read();
+    void start_read();
     void on_read(const beast::error_code& ec, std::size_t bytes);
     void handle_message(std::string_view text);
     void send(std::string message);
@@ -53,12 +59,14 @@ private:
     void write_front();
     void on_write(const beast::error_code& ec, std::size_t bytes);
     void on_flushed(const beast::error_code& ec);
-    void do_close(websocket::close_reason reason);
-    // Stops taking requests, flushes what is queued, then sends `reason`; the
-    // socket is cut if that has not finished within a grace period.
-    void begin_close(websocket::close_reason reason);
+    void do_close(PendingClose close);
+    // Stops taking requests, flushes what is queued, then sends the close;
+    // the socket is cut if that has not finished within a grace period.
+    void begin_close(websocket::close_code code, const char* reason);
     void arm_close_timer(std::chrono::steady_clock::duration after);
     void on_close_timer(const beast::error_code& ec);
+    // The connection failed: nothing more is read, written or answered.
+    void abandon();
     void finish_drain_if_done();
     void track_deadline(Clock::time_point deadline);
     void on_deadline(const beast::error_code& ec);
@@ -77,9 +85,10 @@ private:
     net::steady_timer deadline_timer_;
     Clock::time_point timer_expiry_ = Clock::time_point::max();
 
-    std::deque<std::string> outbox_;
-    std::size_t outbox_bytes_ = 0;
+    OutboundQueue outbox_;
+    std::string writing_message_;  // taken from outbox_, in Beast's hands
     bool reading_ = false;
+    bool heard_from_ = false;  // the client has sent something
     // While reading is paused for back-pressure no read keeps the session
     // alive, yet its requests are still owed replies: it holds itself until
     // reading resumes or it closes.
@@ -88,7 +97,7 @@ private:
     bool draining_ = false;  // shutting down: no new requests, pending ones finish
     bool closing_ = false;   // no more requests or replies; close once writes are done
     net::steady_timer close_timer_;  // drain deadline, then the close grace period
-    std::optional<websocket::close_reason> close_after_write_;
+    std::optional<PendingClose> close_after_write_;
 };
 
 }  // namespace portico
