@@ -9,8 +9,14 @@
 #   load    round trips per second at 32 connections x 8 in flight
 #   latency p50/p99 at 1 connection x 1 in flight
 # Server and generator are pinned to different cores when there are two.
-# Prints the medians and the ratio portico/echo. Every server started here
-# is stopped by its PID when the script ends, however it ends.
+# Prints the medians and the ratio portico/echo. Then, once each:
+#   scaling  portico with 1 gateway thread + 1 worker, then 2 + 2, at 32x8
+#            and 64x8, nothing pinned (all the machine's cores)
+#   engines  portico --role gateway with two portico --role engine
+#            processes on loopback (issue 3's topology), 32x8 and 1x1
+#   crowd    10,000 connections, each with one request in flight
+# Every server started here is stopped by its PID when the script ends,
+# however it ends.
 set -euo pipefail
 
 seconds=5
@@ -19,6 +25,8 @@ idle=5000
 build=1
 build_dir=build-release
 warmup=1
+crowd=10000
+extras=1
 
 usage() {
     sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
@@ -29,6 +37,8 @@ options:
   --idle N        idle connections for the memory figure (default 5000)
   --no-build      use the binaries already in the build directory
   --build-dir DIR build directory (default build-release)
+  --crowd N       connections for the crowd run (default 10000; 0 skips it)
+  --no-extras     only the echo/portico rounds: no scaling, engines or crowd run
 EOF
 }
 
@@ -41,6 +51,8 @@ while [ $# -gt 0 ]; do
     --idle) idle="${2:-}"; shift 2 ;;
     --no-build) build=0; shift ;;
     --build-dir) build_dir="${2:-}"; shift 2 ;;
+    --crowd) crowd="${2:-}"; shift 2 ;;
+    --no-extras) extras=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -50,6 +62,7 @@ done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a whole number of at least 1, got '$rounds'"
 [[ "$idle" =~ ^[1-9][0-9]*$ ]] || die "--idle wants a whole number of at least 1, got '$idle'"
 [ -n "$build_dir" ] || die "--build-dir needs a value"
+[[ "$crowd" =~ ^[0-9]+$ ]] || die "--crowd wants a whole number, got '$crowd'"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -106,8 +119,20 @@ fi
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit="$(ulimit -n)"
+# Raised for this script and what it starts only, never for the system.
+need_fds=$((idle > crowd ? idle : crowd))
+need_fds=$((need_fds + 200))
+if [ "$fd_limit" != unlimited ] && [ "$fd_limit" -lt "$need_fds" ]; then
+    # Root may raise the hard limit of this shell (and its children) too.
+    ulimit -Hn "$need_fds" 2>/dev/null && ulimit -n "$need_fds" 2>/dev/null || true
+    fd_limit="$(ulimit -n)"
+fi
 if [ "$fd_limit" != unlimited ] && [ "$fd_limit" -lt $((idle + 200)) ]; then
     die "the open-file limit is $fd_limit but --idle $idle needs more; raise the hard limit or lower --idle"
+fi
+if [ "$fd_limit" != unlimited ] && [ "$crowd" -gt 0 ] && [ "$fd_limit" -lt $((crowd + 200)) ]; then
+    echo "run.sh: the open-file limit is $fd_limit: the crowd run is lowered to $((fd_limit - 200)) connections" >&2
+    crowd=$((fd_limit - 200))
 fi
 
 cores="$(nproc)"
@@ -186,9 +211,15 @@ if [ ! -x "$bin/portico" ]; then
 fi
 
 # Returns 1 (and says why in portico_why) if Portico does not get ready.
+# start_portico [CONFIG [PREFIX...]]: by default the A/B config, pinned like
+# the echo server; PREFIX replaces the pinning (`env`: nothing pinned).
 start_portico() {
+    local config="${1:-$portico_config}"
+    [ $# -gt 0 ] && shift
+    local pin=("${pin_server[@]+"${pin_server[@]}"}")
+    [ $# -gt 0 ] && pin=("$@")
     local log="$work/portico.log"
-    "${pin_server[@]}" "${line_buffered[@]}" "$bin/portico" --config "$portico_config" >"$log" 2>&1 &
+    "${pin[@]+"${pin[@]}"}" "${line_buffered[@]}" "$bin/portico" --config "$config" >"$log" 2>&1 &
     server_pid=$!
     server_pids+=("$server_pid")
     if ! wait_for_line "$log" '^portico: ready' "$server_pid" >/dev/null; then
@@ -364,4 +395,95 @@ fi
 if [ "$busy_rounds" -gt 0 ] || [ "$disturbed" -gt 0 ]; then
     echo "warning: other work was running on this machine ($busy_rounds round(s) started busy," \
         "$disturbed server run(s) disturbed); rerun on a quiet machine before trusting the figures"
+fi
+
+# ---- extras: scaling, engine processes, a crowd -----------------------------
+
+[ "$extras" = 1 ] && [ "$portico_ok" = 1 ] || exit 0
+
+# extra_line LABEL SUMMARY: one line of figures from a portico-bench summary.
+extra_line() {
+    printf '   %-52s rtt/s %10s  p50 %8s us  p99 %8s us  errors+lost %s\n' "$1" "$(field rtt_per_s "$2")" \
+        "$(field p50_us "$2")" "$(field p99_us "$2")" $(($(field errors "$2") + $(field lost "$2")))
+}
+
+echo
+echo "== scaling: gateway threads + engine workers, and the cores they may use"
+# one core: pinned as in the rounds above; all cores: nothing pinned, the
+# generator (with as many threads) shares them.
+for setup in "1 pinned" "1 all" "2 all"; do
+    set -- $setup
+    n="$1"
+    config="$work/portico-$n.json"
+    cat >"$config" <<JSON
+{
+  "log_level": "warn",
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": $n },
+  "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": $n } }
+}
+JSON
+    saved_pin=("${pin_bench[@]+"${pin_bench[@]}"}")
+    if [ "$2" = pinned ]; then
+        start_portico "$config" || { echo "run.sh: $portico_why" >&2; break; }
+        where="server on core 0"
+    else
+        start_portico "$config" env || { echo "run.sh: $portico_why" >&2; break; }
+        pin_bench=()
+        where="all $cores cores"
+    fi
+    for conns in 32 64; do
+        line="$(run_bench "scale-$n-$2-$conns" --url "$server_url" --conns "$conns" --inflight 8 --threads "$n" \
+            --seconds "$seconds" --warmup "$warmup" --server-pid "$server_pid")" || break
+        extra_line "threads=$n workers=$n, $where, ${conns}x8" "$line"
+    done
+    pin_bench=("${saved_pin[@]+"${saved_pin[@]}"}")
+    stop_server
+done
+
+echo
+echo "== engines in processes of their own: portico --role gateway + 2 x portico --role engine, all on the server's core"
+engine_addresses=()
+for i in 1 2; do
+    config="$work/engine-$i.json"
+    cat >"$config" <<'JSON'
+{ "log_level": "warn", "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1, "idempotent": true } } }
+JSON
+    log="$work/engine-$i.log"
+    "${pin_server[@]+"${pin_server[@]}"}" "${line_buffered[@]}" "$bin/portico" --role engine --config "$config" >"$log" 2>&1 &
+    pid=$!
+    server_pids+=("$pid")
+    line="$(wait_for_line "$log" 'serving on tcp://' "$pid")" || { cat "$log" >&2; die "engine $i did not start"; }
+    engine_addresses+=("$(sed -E 's/.*serving on (tcp:\/\/[^ ]*).*/\1/' <<<"$line")")
+done
+gateway_config="$work/gateway.json"
+cat >"$gateway_config" <<JSON
+{
+  "log_level": "warn",
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1 },
+  "plugins": { "dice": { "connect": ["${engine_addresses[0]}", "${engine_addresses[1]}"], "idempotent": true } }
+}
+JSON
+"${pin_server[@]+"${pin_server[@]}"}" "${line_buffered[@]}" "$bin/portico" --role gateway --config "$gateway_config" \
+    >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+server_pids+=("$gateway_pid")
+if wait_for_line "$work/gateway.log" '^portico: ready' "$gateway_pid" >/dev/null; then
+    server_url="$(sed -nE 's/.*gateway listening on (ws:\/\/[^ ]*).*/\1/p' "$work/gateway.log" | head -n 1)"
+    line="$(run_bench engines-load --url "$server_url" --conns 32 --inflight 8 --seconds "$seconds" --warmup "$warmup")" &&
+        extra_line "gateway + 2 engine processes, 32x8" "$line"
+    line="$(run_bench engines-lat --url "$server_url" --conns 1 --inflight 1 --seconds "$seconds" --warmup "$warmup")" &&
+        extra_line "gateway + 2 engine processes, 1x1" "$line"
+else
+    echo "run.sh: the gateway did not start: $(tail -n 5 "$work/gateway.log")" >&2
+fi
+for pid in "${server_pids[@]}"; do stop_pid "$pid"; done
+
+if [ "$crowd" -gt 0 ]; then
+    echo
+    echo "== a crowd: $crowd connections, each with one request in flight (server pinned, 1 thread)"
+    start_portico || die "$portico_why"
+    line="$(run_bench crowd --url "$server_url" --conns "$crowd" --inflight 1 --seconds "$seconds" \
+        --warmup "$warmup" --connect-timeout 60 --server-pid "$server_pid")" &&
+        { extra_line "$crowd x 1" "$line"; echo "   connections up: $(field conns_up "$line") of $crowd"; }
+    stop_server
 fi
