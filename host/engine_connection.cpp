@@ -71,18 +71,9 @@ void EngineConnection::schedule_drain() {
 void EngineConnection::drain() {
     std::array<zmq::message_t, wire::max_frames> frames;
     while (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
-        std::size_t count = 0;
-        bool overflow = false;
-        bool more = true;
-        while (more) {
-            zmq::message_t part;
-            if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;  // cannot happen mid-message
-            more = part.more();
-            if (count < frames.size()) frames[count++] = std::move(part);
-            else overflow = true;
-        }
+        const std::size_t count = wire::receive_message(socket_, frames.data(), frames.size());
         // "" PTC1 ...
-        if (overflow || count < 3 || frames[0].size() != 0) {
+        if (count < 3 || frames[0].size() != 0) {
             log_.warn("engine link " + address_ + ": dropped a malformed message");
             continue;
         }

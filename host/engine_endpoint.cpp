@@ -22,23 +22,6 @@ std::string unique_suffix() {
     return std::to_string(counter.fetch_add(1) + 1);
 }
 
-// Receives one whole multipart message into `frames`; returns the number of
-// frames, or 0 when it has more than frames.size() (all of it is consumed).
-template <std::size_t N>
-std::size_t receive_message(zmq::socket_t& socket, std::array<zmq::message_t, N>& frames) {
-    std::size_t count = 0;
-    bool overflow = false;
-    while (true) {
-        zmq::message_t part;
-        if (!socket.recv(part, zmq::recv_flags::none)) continue;
-        const bool more = part.more();
-        if (count < N) frames[count++] = std::move(part);
-        else overflow = true;
-        if (!more) break;
-    }
-    return overflow ? 0 : count;
-}
-
 void send_text(zmq::socket_t& socket, std::string_view text, bool more) {
     socket.send(zmq::buffer(text), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
 }
@@ -235,8 +218,8 @@ void EngineEndpoint::run_broker() {
                             result.reply);
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            std::array<zmq::message_t, 1> signal;
-            receive_message(control_receiver_, signal);
+            zmq::message_t signal[1];
+            wire::receive_message(control_receiver_, signal, 1);
             if (!stopping) {
                 stopping = true;
                 // Tell every gateway first, so that they send nothing new; what
@@ -261,7 +244,7 @@ void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
     constexpr std::size_t max_gateways = 4096;
     std::array<zmq::message_t, wire::max_frames + 2> frames;
     while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
-        const std::size_t count = receive_message(frontend_, frames);
+        const std::size_t count = wire::receive_message(frontend_, frames.data(), frames.size());
         if (count < 2) continue;  // more frames than any request has: dropped
         std::size_t delimiter = 0;
         while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;

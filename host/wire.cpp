@@ -8,6 +8,19 @@ std::string_view frame_view(const zmq::message_t& frame) noexcept {
     return {static_cast<const char*>(frame.data()), frame.size()};
 }
 
+std::size_t receive_message(zmq::socket_t& socket, zmq::message_t* frames, std::size_t capacity) {
+    std::size_t count = 0;
+    bool overflow = false;
+    for (bool more = true; more;) {
+        zmq::message_t part;
+        if (!socket.recv(part, zmq::recv_flags::dontwait)) break;  // cannot happen mid-message
+        more = part.more();
+        if (count < capacity) frames[count++] = std::move(part);
+        else overflow = true;
+    }
+    return overflow ? 0 : count;
+}
+
 std::string encode_request_id(std::uint64_t id) {
     std::string bytes(8, '\0');
     for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((id >> (8 * i)) & 0xff);

@@ -32,6 +32,12 @@ enum class ReplyKind : std::uint8_t { json, text, error };
 
 std::string_view frame_view(const zmq::message_t& frame) noexcept;
 
+// Receives one whole multipart message, which the caller knows is waiting
+// (zmq delivers all parts at once), into frames[0 .. capacity). Returns the
+// number of frames, or 0 when there were more than `capacity`: then all of
+// the message is consumed and dropped.
+std::size_t receive_message(zmq::socket_t& socket, zmq::message_t* frames, std::size_t capacity);
+
 // Sends a request without blocking. False when zmq would block: no endpoint
 // is connected, or the queue to it is at its high-water mark.
 bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
