@@ -50,7 +50,8 @@ ParsedMessage parse_shorthand(std::string_view text) {
     return parsed;
 }
 
-ParsedMessage parse_envelope(std::string_view text) {
+// The full parse: every envelope the fast path below does not take.
+ParsedMessage parse_envelope_document(std::string_view text) {
     ReplyContext context;
     context.form = MessageForm::envelope;
     bool too_deep = false;
@@ -88,6 +89,102 @@ ParsedMessage parse_envelope(std::string_view text) {
     }
     ParsedMessage parsed;
     parsed.request = ClientRequest{std::move(context), std::move(payload)};
+    return parsed;
+}
+
+// The envelope as clients send it: an object whose "id" is a scalar, whose
+// "plugin" is a string and whose "payload" is a string or a scalar, read in
+// one pass with no document and no allocation beyond the fields kept. Any
+// other shape (another root, a container in one of these fields, a syntax
+// error, deep nesting) gives up, and parse_envelope_document() decides, so
+// every error and edge case is answered exactly as by the full parse.
+class EnvelopeReader final : public json::json_sax_t {
+public:
+    enum class Field : std::uint8_t { none, id, plugin, payload };
+
+    bool null() override { return scalar(json(nullptr)); }
+    bool boolean(bool value) override { return scalar(json(value)); }
+    bool number_integer(number_integer_t value) override { return scalar(json(value)); }
+    bool number_unsigned(number_unsigned_t value) override { return scalar(json(value)); }
+    bool number_float(number_float_t value, const string_t&) override { return scalar(json(value)); }
+    bool string(string_t& value) override {
+        if (depth_ != 1) return true;
+        switch (field_) {
+            case Field::id: id_json = json(value).dump(); break;
+            case Field::plugin:
+                plugin = std::move(value);
+                plugin_is_string = true;
+                break;
+            case Field::payload: payload = std::move(value); break;
+            case Field::none: break;
+        }
+        field_ = Field::none;
+        return true;
+    }
+    bool binary(binary_t&) override { return false; }
+    bool start_object(std::size_t) override { return open(); }
+    bool start_array(std::size_t) override { return depth_ > 0 && open(); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool key(string_t& name) override {
+        if (depth_ != 1) return true;
+        field_ = name == "id" ? Field::id : name == "plugin" ? Field::plugin : name == "payload" ? Field::payload : Field::none;
+        if (field_ == Field::plugin) plugin_is_string = false;
+        if (field_ != Field::none) seen_ |= 1u << static_cast<unsigned>(field_);
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+    bool has(Field field) const { return seen_ & (1u << static_cast<unsigned>(field)); }
+
+    std::string id_json;
+    std::string plugin;
+    bool plugin_is_string = false;
+    std::string payload;
+
+private:
+    bool scalar(const json& value) {
+        if (depth_ != 1) return true;
+        switch (field_) {
+            case Field::id: id_json = value.dump(); break;
+            case Field::plugin: plugin_is_string = false; break;
+            case Field::payload: payload = value.dump(); break;
+            case Field::none: break;
+        }
+        field_ = Field::none;
+        return true;
+    }
+    // Only the root object and containers under fields nobody reads.
+    bool open() {
+        if (depth_ == 1 && field_ != Field::none) return false;
+        if (++depth_ > static_cast<int>(max_json_depth)) return false;
+        field_ = Field::none;
+        return true;
+    }
+    bool close() {
+        --depth_;
+        return true;
+    }
+
+    int depth_ = 0;
+    Field field_ = Field::none;
+    unsigned seen_ = 0;
+};
+
+ParsedMessage parse_envelope(std::string_view text) {
+    EnvelopeReader reader;
+    if (!json::sax_parse(text.begin(), text.end(), &reader, nlohmann::detail::input_format_t::json, true))
+        return parse_envelope_document(text);
+    ReplyContext context;
+    context.form = MessageForm::envelope;
+    context.id_json = std::move(reader.id_json);
+    if (!reader.has(EnvelopeReader::Field::plugin)) return reject(context, "bad_request", "the envelope has no \"plugin\"");
+    if (!reader.plugin_is_string) return reject(context, "bad_request", "\"plugin\" must be a string");
+    if (bad_plugin_name(reader.plugin))
+        return reject(context, "unknown_plugin", "no plugin named " + json_quoted(reader.plugin.substr(0, 40)));
+    context.plugin = std::move(reader.plugin);
+    ParsedMessage parsed;
+    parsed.request = ClientRequest{std::move(context), std::move(reader.payload)};
     return parsed;
 }
 

@@ -1,10 +1,10 @@
 #include "dice_roller.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <numeric>
+#include <string_view>
 #include <variant>
 
 namespace dice {
@@ -74,29 +74,87 @@ RollOutcome roll(const Expression& expression, Generator& generator) {
     return outcome;
 }
 
-std::string to_json(const Expression& expression, const RollOutcome& outcome) {
-    using Json = nlohmann::ordered_json;
-    Json all_rolls = Json::array();
-    for (const TermRoll& term : outcome.terms) {
-        for (std::uint32_t value : term.rolls) all_rolls.push_back(value);
-    }
-    Json result = {{"expr", expression.normalised}, {"rolls", std::move(all_rolls)}, {"total", outcome.total}};
-    if (!expression.needs_term_breakdown()) return result.dump();
+namespace {
 
-    Json terms = Json::array();
-    for (std::size_t i = 0; i < expression.terms.size(); ++i) {
-        const TermRoll& rolled = outcome.terms[i];
-        if (const auto* dice = std::get_if<DiceTerm>(&expression.terms[i])) {
-            terms.push_back({{"dice", to_string(*dice)},
-                             {"rolls", rolled.rolls},
-                             {"kept", rolled.kept},
-                             {"subtotal", rolled.subtotal}});
-        } else {
-            terms.push_back({{"constant", rolled.subtotal}});
+// The result is written directly rather than built as a JSON document: it is
+// on every request's path, and a document costs an allocation per value.
+void append_number(std::string& out, std::int64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, end);
+}
+
+void append_string(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[static_cast<unsigned char>(c) >> 4];
+            out += hex[c & 0x0f];
+            continue;
+        }
+        out += c;
+    }
+    out += '"';
+}
+
+template <class Values>
+void append_array(std::string& out, const Values& values) {
+    out += '[';
+    bool first = true;
+    for (const auto value : values) {
+        if (!first) out += ',';
+        first = false;
+        append_number(out, value);
+    }
+    out += ']';
+}
+
+}  // namespace
+
+std::string to_json(const Expression& expression, const RollOutcome& outcome) {
+    std::string out;
+    out.reserve(48 + expression.normalised.size() + 8 * expression.terms.size());
+    out += "{\"expr\":";
+    append_string(out, expression.normalised);
+    out += ",\"rolls\":[";
+    bool first = true;
+    for (const TermRoll& term : outcome.terms) {
+        for (const std::uint32_t value : term.rolls) {
+            if (!first) out += ',';
+            first = false;
+            append_number(out, value);
         }
     }
-    result["terms"] = std::move(terms);
-    return result.dump();
+    out += "],\"total\":";
+    append_number(out, outcome.total);
+    if (expression.needs_term_breakdown()) {
+        out += ",\"terms\":[";
+        for (std::size_t i = 0; i < expression.terms.size(); ++i) {
+            if (i > 0) out += ',';
+            const TermRoll& rolled = outcome.terms[i];
+            if (const auto* dice = std::get_if<DiceTerm>(&expression.terms[i])) {
+                out += "{\"dice\":";
+                append_string(out, to_string(*dice));
+                out += ",\"rolls\":";
+                append_array(out, rolled.rolls);
+                out += ",\"kept\":";
+                append_array(out, rolled.kept);
+                out += ",\"subtotal\":";
+                append_number(out, rolled.subtotal);
+                out += '}';
+            } else {
+                out += "{\"constant\":";
+                append_number(out, rolled.subtotal);
+                out += '}';
+            }
+        }
+        out += ']';
+    }
+    out += '}';
+    return out;
 }
 
 }  // namespace dice

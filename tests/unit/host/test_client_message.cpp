@@ -553,3 +553,46 @@ TEST_CASE("format_engine_reply: results and errors from an engine", "[client_mes
         CHECK(portico::format_engine_reply(shorthand_context(), reply) == "error: no dice");
     }
 }
+
+// The envelope is read in one pass, without a document, when it has the usual
+// shape, and by a full parse otherwise: both must answer alike.
+TEST_CASE("envelope: repeated fields, the last one counts, on either path", "[client_message][envelope][sax]") {
+    SECTION("two plugins") {
+        CHECK(accepted(R"({"plugin":"notepad","plugin":"dice","payload":"1d4"})").context.plugin == "dice");
+    }
+    SECTION("a number, then a string, for the plugin") {
+        CHECK(accepted(R"({"plugin":5,"plugin":"dice"})").context.plugin == "dice");
+    }
+    SECTION("a string, then a number, for the plugin") {
+        CHECK(rejected(R"({"id":1,"plugin":"dice","plugin":5})").error.message == "\"plugin\" must be a string");
+    }
+    SECTION("an object id replaced by a number") {
+        CHECK(accepted(R"({"id":{"a":1},"id":2,"plugin":"dice"})").context.id_json == "2");
+    }
+    SECTION("a number id replaced by an array") {
+        CHECK(rejected(R"({"id":2,"id":[1],"plugin":"dice"})").error.code == "bad_request");
+    }
+    SECTION("a string payload replaced by an object") {
+        CHECK(json::parse(accepted(R"({"plugin":"dice","payload":"3d6","payload":{"n":3}})").payload) ==
+              json{{"n", 3}});
+    }
+}
+
+TEST_CASE("envelope: keys nested below the top level are not the envelope's", "[client_message][envelope][sax]") {
+    const ClientRequest request =
+        accepted(R"({"x":{"plugin":"notepad","id":9,"payload":"no"},"plugin":"dice","y":[{"payload":1}],"payload":"d20"})");
+    CHECK(request.context.plugin == "dice");
+    CHECK(request.context.id_json.empty());
+    CHECK(request.payload == "d20");
+}
+
+TEST_CASE("envelope: scalar ids keep their JSON text on the one-pass path", "[client_message][envelope][sax]") {
+    CHECK(accepted(R"({"id":-7,"plugin":"dice"})").context.id_json == "-7");
+    CHECK(accepted(R"({"id":2.5,"plugin":"dice"})").context.id_json == "2.5");
+    CHECK(accepted(R"({"id":true,"plugin":"dice"})").context.id_json == "true");
+    CHECK(accepted(R"({"id":null,"plugin":"dice"})").context.id_json == "null");
+    CHECK(accepted(R"({"id":"a\"b","plugin":"dice"})").context.id_json == R"("a\"b")");
+    CHECK(rejected(R"({"id":3})").error.message == "the envelope has no \"plugin\"");
+    CHECK(rejected(R"({"id":3})").context.id_json == "3");
+    CHECK(rejected(R"({"plugin":"dice","payload":"3d6"} x)").error.message == "malformed JSON envelope");
+}
