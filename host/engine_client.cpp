@@ -147,6 +147,14 @@ void EngineClient::lose(EngineConnection& connection, const char* why) {
     }
 }
 
+void EngineClient::engine_gone(const std::string& address, const char* why) {
+    for (auto& connection : connections_) {
+        if (connection->address() != address) continue;
+        lose(*connection, why);
+        connection->instance.clear();  // its successor is not a restart to detect again
+    }
+}
+
 void EngineClient::answer_with_error(const Outstanding& request, const std::string& code,
                                      const std::string& message) {
     wire::EngineReply reply;

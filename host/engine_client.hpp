@@ -42,6 +42,10 @@ public:
     std::size_t engines_alive() const override { return alive_.load(std::memory_order_relaxed); }
     std::size_t engines_total() const override { return connections_.size(); }
     bool idle() const override { return outstanding_.empty(); }
+    // The engine at `address` is known to be gone (its process exited): what
+    // it held is retried or answered now, and whatever answers there next is
+    // taken as a new engine.
+    void engine_gone(const std::string& address, const char* why);
 
 private:
     using Clock = EngineConnection::Clock;

@@ -98,18 +98,19 @@ void EngineSupervisor::watch() {
         if (ec || stopping_) return;
         int status = 0;
         if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-            on_exit(status);
+            child_exited(status);
             return;
         }
         watch();
     });
 }
 
-void EngineSupervisor::on_exit(int status) {
+void EngineSupervisor::child_exited(int status) {
     pid_ = -1;
     if (std::chrono::steady_clock::now() - started_at_ > healthy_after) backoff_ = std::chrono::milliseconds(100);
     log_.warn("plugin " + plugin_.name + ": isolated engine process " + describe_exit(status) + "; restarting in " +
               std::to_string(backoff_.count()) + " ms");
+    if (exit_handler_) exit_handler_(plugin_.name, private_endpoint_);
     timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, max_backoff);
     timer_.async_wait([this](const boost::system::error_code& ec) {

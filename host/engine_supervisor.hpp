@@ -1,8 +1,9 @@
 #pragma once
 // Runs one isolated plugin ("isolate": true) in a child portico process
 // (--role engine) and keeps it running: a crash costs only the requests that
-// child held (the gateway answers them with an error when it falls silent),
-// never the host. A child that exits is restarted after a back-off that
+// child held, never the host. The supervisor is the first to know of a crash
+// (it reaps the child), and says so at once (on_exit), so the gateway answers
+// what the child held without waiting for it to fall silent. A child that exits is restarted after a back-off that
 // doubles up to 5 s and resets once a child has run for 10 s.
 #include "config.hpp"
 #include "error.hpp"
@@ -12,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace portico {
@@ -23,6 +25,11 @@ public:
     ~EngineSupervisor();
     EngineSupervisor(const EngineSupervisor&) = delete;
     EngineSupervisor& operator=(const EngineSupervisor&) = delete;
+
+    // Called on the control thread when a child exits by itself, with the
+    // address the gateway reaches it at.
+    using ExitHandler = std::function<void(const std::string& plugin, const std::string& endpoint)>;
+    void on_exit(ExitHandler handler) { exit_handler_ = std::move(handler); }
 
     // Writes the child's config and starts it; a failure to start is returned.
     Expected<bool> start();
@@ -38,7 +45,7 @@ public:
 private:
     Expected<bool> spawn();
     void watch();
-    void on_exit(int status);
+    void child_exited(int status);
 
     net::io_context& control_;
     PluginConfig plugin_;
@@ -52,6 +59,7 @@ private:
     std::chrono::steady_clock::time_point started_at_;
     std::chrono::milliseconds backoff_{100};
     bool stopping_ = false;
+    ExitHandler exit_handler_;
 };
 
 }  // namespace portico

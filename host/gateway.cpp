@@ -31,6 +31,10 @@ void Gateway::remove_plugin(const std::string& plugin) {
     for (auto& loop : loops_) loop->remove_engine(plugin);
 }
 
+void Gateway::engine_gone(const std::string& plugin, const std::string& address, const char* why) {
+    for (auto& loop : loops_) loop->engine_gone(plugin, address, why);
+}
+
 Expected<tcp::endpoint> Gateway::start() {
     beast::error_code ec;
     const auto address = net::ip::make_address(config_.address, ec);

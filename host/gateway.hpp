@@ -24,6 +24,8 @@ public:
     void set_plugin(const PluginConfig& plugin, const EngineRoute& route);
     // Stops routing `plugin`; requests already sent are still answered.
     void remove_plugin(const std::string& plugin);
+    // An engine of `plugin` is known to be gone: see EngineClient::engine_gone.
+    void engine_gone(const std::string& plugin, const std::string& address, const char* why);
     // Listens and starts the loops; returns the address actually bound.
     Expected<tcp::endpoint> start();
     // Waits up to `limit` until every plugin has an engine in rotation (the

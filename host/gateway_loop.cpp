@@ -58,6 +58,14 @@ void GatewayLoop::remove_engine(const std::string& plugin) {
     });
 }
 
+void GatewayLoop::engine_gone(const std::string& plugin, const std::string& address, const char* why) {
+    net::post(io_, [this, plugin, address, why] {
+        auto it = engines_.find(plugin);  // engines_' shape changes only on this thread
+        if (it == engines_.end()) return;
+        if (auto* client = dynamic_cast<EngineClient*>(it->second.get())) client->engine_gone(address, why);
+    });
+}
+
 void GatewayLoop::retire(std::unique_ptr<EngineLink> link) {
     retired_.push_back(std::move(link));
     if (retired_.size() == 1) sweep_retired();

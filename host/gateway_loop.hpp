@@ -47,6 +47,8 @@ public:
     // stays until the requests outstanding on it are answered or time out.
     void set_engine(zmq::context_t& context, const PluginConfig& plugin, const EngineRoute& route);
     void remove_engine(const std::string& plugin);
+    // The engine of `plugin` at `address` is gone (see EngineClient::engine_gone).
+    void engine_gone(const std::string& plugin, const std::string& address, const char* why);
     void start();
     // Any thread: plugins routed here without an engine in rotation yet.
     std::size_t plugins_without_engine() const;

@@ -89,6 +89,10 @@ Expected<bool> Host::start_supervisor(const PluginConfig& plugin) {
     std::filesystem::create_directories(work_dir_, ec);
     if (ec) return Error{"isolate_failed", "cannot create " + work_dir_ + ": " + ec.message()};
     auto supervisor = std::make_unique<EngineSupervisor>(control_, plugin, config_.log_level, work_dir_, log_);
+    // Called on the control thread, the thread that also sets and resets gateway_.
+    supervisor->on_exit([this](const std::string& name, const std::string& endpoint) {
+        if (gateway_) gateway_->engine_gone(name, endpoint, "exited");
+    });
     auto started = supervisor->start();
     if (!started) return started;
     announce_ << "portico: plugin " << plugin.name << " isolated in process " << supervisor->pid()

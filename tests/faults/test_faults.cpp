@@ -538,16 +538,9 @@ TEST_CASE("SIGTERM on one of two engines under load: it finishes what it holds a
     engine_term_scenario(false);
 }
 
-// A start-up race these tests found: every request sent right after
-// "portico: ready" was answered `unavailable` although the engine was up,
-// because "ready" came before the gateway's links had connected (a link still
-// connecting refuses a send at once: ZMQ_IMMEDIATE). a3bd176 made start-up
-// wait for the engines' first answers, but the race remains (about 1 run in
-// 10-20 here, with no "no engine answering yet" warning): HOST BUG (reported)
-// GatewayLoop::set_engine() creates the EngineClient in a handler posted to
-// the loop, and plugins_without_engine() counts only the clients that exist,
-// so Gateway::wait_for_engines() called right after start() can see none,
-// find nothing missing and let "ready" out at once. [!mayfail] until fixed.
+// "portico: ready" must mean ready: a request sent at once is served, never
+// refused as `unavailable` because the gateway's links to its engines were
+// still being created or connecting.
 TEST_CASE("requests sent as soon as the gateway is ready are served, not refused as unavailable",
           "[faults][gateway_startup]") {
     TempDir dir;

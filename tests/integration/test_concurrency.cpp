@@ -155,13 +155,8 @@ TEST_CASE("a client that leaves with requests outstanding breaks nothing", "[con
     CHECK(host.stop(10s));
 }
 
-// [!mayfail] HOST BUG (host/websocket_session.cpp, WebSocketSession::do_read,
-// line 55): when reading pauses at max_inflight_per_client and no write is in
-// flight, no asynchronous operation holds the session's shared_ptr (the
-// router and the timers hold weak references), so the session is destroyed
-// at once: the socket closes (the client sees a reset or EOF) and every
-// pending reply is dropped ("reply for a client that has gone"). Remove the
-// tag when it is fixed.
+// While reading is paused at max_inflight_per_client, the session must stay
+// alive (no read holds it then) and answer everything it took.
 TEST_CASE("back-pressure: with max_inflight_per_client 4, 50 requests sent at once all get replies",
           "[concurrency]") {
     TestHost host(concurrency_config({{"max_inflight_per_client", 4}}));

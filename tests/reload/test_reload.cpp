@@ -139,22 +139,10 @@ TEST_CASE("reload removes a plugin: unknown_plugin afterwards, its requests in f
     require_clean_stop(host);
 }
 
-// Host bugs these two tests hit (reported to the lead; host/ is not ours to
-// change), hence [!mayfail] until they are fixed:
-//
-// SWAP-RACE (host/engine_endpoint.cpp, EngineEndpoint::replace and
-// run_broker): replace() starts the new workers before it sends SWAP on the
-// control socket, and the broker reads the backend before the control socket.
-// A new worker's READY that arrives first does not match the old generation's
-// prefix, so the broker tells it to stop. The endpoint is left with fewer
-// workers or none: the plugin then never answers again (clients get
-// "timeout"), and the broker's exit condition is never met, so SIGTERM hangs.
-//
-// SWAP-INSTANCE (host/engine_endpoint.cpp make_info_json, called by replace();
-// host/engine_client.cpp EngineClient::on_control): a swap gives the endpoint a
-// new "instance", so the gateway's next pong handler takes it for a restart
-// and answers every request outstanding on it with "unavailable", although
-// the old workers finish them (their replies are then dropped as late).
+// A replaced engine must hand over without losing anything: the new workers
+// take what is queued and what comes while the old ones finish what they
+// hold, and the endpoint keeps its "instance", so that the gateway does not
+// take the swap for a restart and answer what is in flight "unavailable".
 TEST_CASE("reload replaces a plugin whose settings changed, while requests are in flight",
           "[reload][replace_settings]") {
     HostUnderTest host(json{{"dice", dice_entry()}, {"test", test_entry({{"generation", 1}})}});
