@@ -259,26 +259,24 @@ Expected<std::string> Host::reload() {
     auto fresh = config_source_();
     if (!fresh) return fresh.error();
     Config next = std::move(fresh).value();
-    const Role role = config_.role;
     if (!same_gateway_config(config_.gateway, next.gateway) || next.plugin_dir != config_.plugin_dir)
         log_.warn("reload: gateway settings and plugin_dir changed in " + next.source +
                   "; they take effect at the next restart");
 
-    // 1. Prepare, changing nothing that runs: load every new or changed
-    //    engine, and bind every new endpoint. Any failure undoes this step.
-    struct Swap {
-        EngineEndpoint* endpoint;
-        std::shared_ptr<LoadedPlugin> plugin;
-        PluginConfig config;
-    };
-    std::vector<Swap> swaps;
-    std::vector<std::unique_ptr<EngineEndpoint>> started;  // new endpoints (new plugins or new addresses)
-    std::vector<EngineEndpoint*> to_stop;                  // endpoints that go away
-    for (const auto& plugin : next.plugins) {
+    auto plan = prepare_reload(std::move(next));
+    if (!plan) return plan.error();
+    return commit_reload(std::move(plan).value());
+}
+
+Expected<Host::ReloadPlan> Host::prepare_reload(Config next) {
+    const Role role = config_.role;
+    ReloadPlan plan;
+    plan.next = std::move(next);
+    for (const auto& plugin : plan.next.plugins) {
         const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
         EngineEndpoint* current = endpoint_named(plugin.name);
         if (!plugin.loaded_here(role)) {
-            if (current) to_stop.push_back(current);
+            if (current) plan.to_stop.push_back(current);
             continue;
         }
         const auto stamp = stamp_file(plugin.library);
@@ -291,31 +289,36 @@ Expected<std::string> Host::reload() {
         auto loaded = load_plugin(plugin, path_loaded && file_changed);
         if (!loaded) return loaded.error();
         if (current && same_address) {
-            swaps.push_back(Swap{current, loaded.value(), plugin});
+            plan.swaps.push_back(ReloadPlan::Swap{current, loaded.value(), plugin});
             continue;
         }
         auto endpoint = std::make_unique<EngineEndpoint>(zmq_context_, plugin, loaded.value(), log_);
         auto bound = endpoint->start();
         if (!bound) {
-            for (auto& e : started) e->stop();
+            for (auto& e : plan.started) e->stop();
             return bound.error();
         }
-        if (current) to_stop.push_back(current);
-        started.push_back(std::move(endpoint));
+        if (current) plan.to_stop.push_back(current);
+        plan.started.push_back(std::move(endpoint));
     }
     for (const auto& endpoint : endpoints_)
-        if (!find_plugin(next.plugins, endpoint->name())) to_stop.push_back(endpoint.get());
+        if (!find_plugin(plan.next.plugins, endpoint->name())) plan.to_stop.push_back(endpoint.get());
+    return Expected<ReloadPlan>(std::move(plan));
+}
 
-    // 2. Commit. New endpoints join; gateways route to what is now served;
-    //    replaced engines drain into their successors; removed ones drain.
+// New endpoints join; gateways route to what is now served; replaced engines
+// drain into their successors; removed ones drain.
+std::string Host::commit_reload(ReloadPlan plan) {
+    const Role role = config_.role;
+    const Config& next = plan.next;
     std::vector<std::string> added, replaced, removed, rerouted;
-    for (auto& endpoint : started) {
+    for (auto& endpoint : plan.started) {
         announce_ << "portico: plugin " << endpoint->name() << " " << endpoint->plugin().version()
                   << " serving on " << endpoint->bound_endpoint() << "\n" << std::flush;
         (find_plugin(config_.plugins, endpoint->name()) ? replaced : added).push_back(endpoint->name());
     }
     std::vector<std::unique_ptr<EngineEndpoint>> stopping;
-    for (auto* endpoint : to_stop) {
+    for (auto* endpoint : plan.to_stop) {
         for (auto it = endpoints_.begin(); it != endpoints_.end(); ++it)
             if (it->get() == endpoint) {
                 stopping.push_back(std::move(*it));
@@ -323,7 +326,7 @@ Expected<std::string> Host::reload() {
                 break;
             }
     }
-    for (auto& endpoint : started) endpoints_.push_back(std::move(endpoint));
+    for (auto& endpoint : plan.started) endpoints_.push_back(std::move(endpoint));
     if (gateway_) {
         for (const auto& plugin : next.plugins) {
             const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
@@ -342,7 +345,7 @@ Expected<std::string> Host::reload() {
         if (!find_plugin(next.plugins, old.name)) removed.push_back(old.name);
     reload_isolated(next, replaced);
     config_.plugins = next.plugins;
-    for (auto& swap : swaps) {
+    for (auto& swap : plan.swaps) {
         swap.endpoint->replace(swap.plugin, swap.config);  // returns once the old workers are done
         replaced.push_back(swap.config.name);
     }

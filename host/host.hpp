@@ -59,6 +59,23 @@ public:
     std::string endpoint_of(const std::string& plugin) const;
 
 private:
+    // What a reload will change, made ready without touching what runs.
+    struct ReloadPlan {
+        struct Swap {
+            EngineEndpoint* endpoint;
+            std::shared_ptr<LoadedPlugin> plugin;
+            PluginConfig config;
+        };
+        Config next;
+        std::vector<Swap> swaps;                               // same address, a new engine
+        std::vector<std::unique_ptr<EngineEndpoint>> started;  // new endpoints (new plugins or new addresses)
+        std::vector<EngineEndpoint*> to_stop;                  // endpoints that go away
+    };
+    // Loads every new or changed engine and binds every new endpoint; any
+    // failure undoes what it did and is returned.
+    Expected<ReloadPlan> prepare_reload(Config next);
+    // Applies a prepared plan; returns the one-line summary.
+    std::string commit_reload(ReloadPlan plan);
     EngineRoute engine_route(const PluginConfig& plugin) const;
     EngineEndpoint* endpoint_named(const std::string& name) const;
     EngineSupervisor* supervisor_named(const std::string& name) const;
