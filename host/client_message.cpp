@@ -50,8 +50,10 @@ ParsedMessage parse_shorthand(std::string_view text) {
     return parsed;
 }
 
+}  // namespace
+
 // The full parse: every envelope the fast path below does not take.
-ParsedMessage parse_envelope_document(std::string_view text) {
+ParsedMessage detail::parse_envelope_fully(std::string_view text) {
     ReplyContext context;
     context.form = MessageForm::envelope;
     bool too_deep = false;
@@ -92,11 +94,13 @@ ParsedMessage parse_envelope_document(std::string_view text) {
     return parsed;
 }
 
+namespace {
+
 // The envelope as clients send it: an object whose "id" is a scalar, whose
 // "plugin" is a string and whose "payload" is a string or a scalar, read in
 // one pass with no document and no allocation beyond the fields kept. Any
 // other shape (another root, a container in one of these fields, a syntax
-// error, deep nesting) gives up, and parse_envelope_document() decides, so
+// error, deep nesting) gives up, and detail::parse_envelope_fully() decides, so
 // every error and edge case is answered exactly as by the full parse.
 class EnvelopeReader final : public json::json_sax_t {
 public:
@@ -129,7 +133,6 @@ public:
     bool key(string_t& name) override {
         if (depth_ != 1) return true;
         field_ = name == "id" ? Field::id : name == "plugin" ? Field::plugin : name == "payload" ? Field::payload : Field::none;
-        if (field_ == Field::plugin) plugin_is_string = false;
         if (field_ != Field::none) seen_ |= 1u << static_cast<unsigned>(field_);
         return true;
     }
@@ -174,7 +177,7 @@ private:
 ParsedMessage parse_envelope(std::string_view text) {
     EnvelopeReader reader;
     if (!json::sax_parse(text.begin(), text.end(), &reader, nlohmann::detail::input_format_t::json, true))
-        return parse_envelope_document(text);
+        return detail::parse_envelope_fully(text);
     ReplyContext context;
     context.form = MessageForm::envelope;
     context.id_json = std::move(reader.id_json);

@@ -43,6 +43,13 @@ inline constexpr std::size_t max_json_depth = 32;
 
 ParsedMessage parse_client_message(std::string_view text);
 
+namespace detail {
+// The envelope through the full parse alone (a JSON document), which
+// parse_client_message() uses only for envelopes its one-pass reader does
+// not take: tests hold the two to the same answers.
+ParsedMessage parse_envelope_fully(std::string_view text);
+}  // namespace detail
+
 std::string format_result(const ReplyContext& context, wire::ReplyKind kind, std::string_view body);
 std::string format_error(const ReplyContext& context, std::string_view code, std::string_view message);
 // A reply built from what an engine sent (result or error).

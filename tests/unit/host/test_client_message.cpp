@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 
@@ -595,4 +596,76 @@ TEST_CASE("envelope: scalar ids keep their JSON text on the one-pass path", "[cl
     CHECK(rejected(R"({"id":3})").error.message == "the envelope has no \"plugin\"");
     CHECK(rejected(R"({"id":3})").context.id_json == "3");
     CHECK(rejected(R"({"plugin":"dice","payload":"3d6"} x)").error.message == "malformed JSON envelope");
+}
+
+namespace {
+
+std::string describe(const portico::ParsedMessage& parsed) {
+    if (parsed.request) {
+        const auto& r = *parsed.request;
+        return "request id=" + r.context.id_json + " plugin=" + r.context.plugin + " payload=" + r.payload;
+    }
+    if (parsed.rejected) {
+        const auto& r = *parsed.rejected;
+        return "rejected id=" + r.context.id_json + " plugin=" + r.context.plugin + " " + r.error.code + ": " +
+               r.error.message;
+    }
+    return "nothing";
+}
+
+std::string_view trimmed(std::string_view text) {
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!text.empty() && space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && space(text.back())) text.remove_suffix(1);
+    return text;
+}
+
+}  // namespace
+
+// Differential: envelopes mutated at random (fixed seed, so every run tries
+// the same ones) go through parse_client_message(), which reads most of them
+// in one pass, and through the full parse alone; the answers must be the same.
+TEST_CASE("envelope: the one-pass reader answers every mutated envelope as the full parse does",
+          "[client_message][envelope][sax][differential]") {
+    const std::vector<std::string> seeds = {
+        R"({"id":7,"plugin":"dice","payload":"3d6"})",
+        R"({"plugin":"dice","payload":{"expr":"3d6","n":[1,2.5,-3e2,true,null]}})",
+        R"({"id":"a\"b\u00e9","plugin":"notepad","payload":"put k v","x":{"plugin":"no"}})",
+        R"({"id":18446744073709551615,"plugin":"dice","plugin":"dice2","payload":12})",
+        R"({"payload":"d20","id":null,"y":[[{"z":[]}]],"plugin":"dice"})",
+        R"({"id":[1],"plugin":"dice"})",
+        R"({"plugin":"Dice!","id":-0.5})",
+    };
+    const std::string alphabet = "{}[]\":,0123456789.-+eE tfnrul\\ idpluginaylod\x01\xc3\xa9\xff";
+    std::mt19937 random(20261129);
+    auto pick = [&random](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+
+    int compared = 0;
+    int valid = 0;  // valid JSON: the one-pass reader reads these to the end
+    for (int round = 0; round < 20000; ++round) {
+        std::string text = seeds[pick(seeds.size())];
+        const std::size_t mutations = 1 + pick(4);
+        for (std::size_t m = 0; m < mutations && !text.empty(); ++m) {
+            const std::size_t at = pick(text.size());
+            switch (pick(4)) {
+                case 0: text.erase(at, 1); break;
+                case 1: text.insert(at, 1, alphabet[pick(alphabet.size())]); break;
+                case 2: text[at] = alphabet[pick(alphabet.size())]; break;
+                case 3: text.insert(at, text.substr(pick(text.size()), 1 + pick(8))); break;
+            }
+        }
+        const std::string_view envelope = trimmed(text);
+        if (envelope.empty() || envelope.front() != '{') continue;  // not an envelope: shorthand
+        const std::string fast = describe(portico::parse_client_message(text));
+        const std::string full = describe(portico::detail::parse_envelope_fully(envelope));
+        if (fast != full) {
+            INFO("text: " << text);
+            CHECK(fast == full);
+        }
+        ++compared;
+        valid += json::accept(envelope) ? 1 : 0;
+    }
+    INFO("compared " << compared << ", valid JSON " << valid);
+    CHECK(compared > 10000);
+    CHECK(valid > 2000);
 }
