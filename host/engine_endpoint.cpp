@@ -7,7 +7,6 @@
 
 #include <array>
 #include <atomic>
-#include <algorithm>
 #include <vector>
 
 namespace portico {
@@ -252,11 +251,7 @@ void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
         const auto control = wire::parse_control(frames.data() + delimiter + 1, count - delimiter - 1);
         if (control == wire::Control::ping) {
             if (stopping) continue;  // a pong would bring this engine back into rotation
-            if (delimiter == 1 && gateways_.size() < max_gateways) {
-                const std::string peer(wire::frame_view(frames[0]));
-                if (std::find(gateways_.begin(), gateways_.end(), peer) == gateways_.end())
-                    gateways_.push_back(peer);
-            }
+            if (delimiter == 1 && gateways_.size() < max_gateways) gateways_.emplace(wire::frame_view(frames[0]));
             for (std::size_t i = 0; i <= delimiter; ++i)
                 frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
             send_text(frontend_, wire::magic, true);

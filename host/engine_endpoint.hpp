@@ -20,6 +20,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,7 +84,7 @@ private:
     zmq::socket_t control_receiver_;  // owned by the broker thread once it runs
     zmq::socket_t control_sender_;    // used under control_mutex_
     std::mutex control_mutex_;
-    std::vector<std::string> gateways_;  // broker thread: peers that ping, told "bye" at stop
+    std::set<std::string> gateways_;  // broker thread: peers that ping, told "bye" at stop
 
     std::thread broker_;
     std::vector<std::thread> workers_;

@@ -26,11 +26,11 @@ public:
     virtual void shut_down() = 0;
 };
 
-// Whether an engine link took a request, and if not, why.
+// Whether an engine link took a request. A link may also take a request and
+// answer it later with an error (a full queue: "overloaded").
 enum class SendResult : std::uint8_t {
     sent,
-    unavailable,  // no engine reachable
-    overloaded,   // the engine's queue is full: try again later
+    unavailable,  // no engine reachable: answered at once
 };
 
 // What the router needs of the link to a plugin's engines.

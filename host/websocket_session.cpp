@@ -136,10 +136,6 @@ void WebSocketSession::handle_message(std::string_view text) {
             send(format_error(request.context, "unavailable",
                               "plugin \"" + request.context.plugin + "\" has no engine available"));
             return;
-        case SendResult::overloaded:
-            send(format_error(request.context, "overloaded",
-                              "plugin \"" + request.context.plugin + "\" has too many requests waiting; try again later"));
-            return;
     }
     const auto deadline = Clock::now() + engine->timeout();
     pending_.emplace(request_id, Pending{std::move(request.context), deadline});
