@@ -45,7 +45,7 @@ public:
     // The engine at `address` is known to be gone (its process exited): what
     // it held is retried or answered now, and whatever answers there next is
     // taken as a new engine.
-    void engine_gone(const std::string& address, const char* why);
+    void engine_gone(const std::string& address, const char* why) override;
 
 private:
     using Clock = EngineConnection::Clock;

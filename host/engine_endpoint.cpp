@@ -238,7 +238,8 @@ void EngineEndpoint::run_broker() {
 
 // Takes everything waiting on the ROUTER: pings are answered here, at once,
 // so that a busy engine is not mistaken for a dead one; requests are queued
-// for the workers, or answered "overloaded" when the queue is full.
+// for the workers together (one lock, one wake-up), and those the queue
+// refuses are answered at once.
 void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
     constexpr std::size_t max_gateways = 4096;
     std::array<zmq::message_t, wire::max_frames + 2> frames;
@@ -275,20 +276,15 @@ void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
         job.client_id = request->client_id;
         job.payload = request->payload;
         job.sink = outbox_;
-        switch (jobs_->push(std::move(job))) {  // a refused job is left as it was
-            case EngineJobQueue::Push::queued: break;
-            case EngineJobQueue::Push::full:
-                send_result(frontend_, job.route, request->plain, request->request_id, request->client_id,
-                            Reply::error("overloaded", "plugin \"" + std::string(name) + "\" has " +
-                                                           std::to_string(jobs_->size()) +
-                                                           " requests waiting; try again later"));
-                break;
-            case EngineJobQueue::Push::closed:
-                send_result(frontend_, job.route, request->plain, request->request_id, request->client_id,
-                            Reply::error("unavailable", "plugin \"" + std::string(name) + "\" is shutting down"));
-                break;
-        }
+        arrived_.push_back(std::move(job));
     }
+    const auto taken = jobs_->push_all(arrived_);
+    for (std::size_t i = taken.count; i < arrived_.size(); ++i) {
+        EngineJob& refused = arrived_[i];
+        send_result(frontend_, refused.route, refused.plain, refused.request_id, refused.client_id,
+                    jobs_->refusal(taken.rest, name));
+    }
+    arrived_.clear();
 }
 
 void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,

@@ -85,6 +85,7 @@ private:
     zmq::socket_t control_sender_;    // used under control_mutex_
     std::mutex control_mutex_;
     std::set<std::string> gateways_;  // broker thread: peers that ping, told "bye" at stop
+    std::vector<EngineJob> arrived_;  // broker thread: requests of one wake-up, queued together
 
     std::thread broker_;
     std::vector<std::thread> workers_;

@@ -7,22 +7,6 @@ namespace portico {
 EngineJobQueue::EngineJobQueue(std::size_t max_queued, std::string info_json)
     : max_queued_(max_queued), info_json_(std::move(info_json)) {}
 
-EngineJobQueue::Push EngineJobQueue::push(EngineJob&& job) {
-    bool wake = false;
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (closed_) return Push::closed;
-        if (jobs_.size() >= max_queued_) return Push::full;
-        jobs_.push_back(std::move(job));
-        queued_.store(jobs_.size(), std::memory_order_relaxed);
-        // Busy workers come back for more by themselves; only a waiting one
-        // needs the (system call) wake-up.
-        wake = waiting_ > 0;
-    }
-    if (wake) work_.notify_one();
-    return Push::queued;
-}
-
 EngineJobQueue::Taken EngineJobQueue::push_all(std::vector<EngineJob>& jobs) {
     Taken taken{0, Push::queued};
     bool wake = false;
@@ -45,6 +29,12 @@ EngineJobQueue::Taken EngineJobQueue::push_all(std::vector<EngineJob>& jobs) {
         else work_.notify_one();
     }
     return taken;
+}
+
+Reply EngineJobQueue::refusal(Push why, std::string_view plugin) const {
+    if (why == Push::closed) return Reply::error("unavailable", "plugin \"" + std::string(plugin) + "\" is shutting down");
+    return Reply::error("overloaded", "plugin \"" + std::string(plugin) + "\" has " + std::to_string(size()) +
+                                          " requests waiting; try again later");
 }
 
 std::optional<EngineJob> EngineJobQueue::pop(unsigned generation) {

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace portico {
@@ -32,15 +33,16 @@ public:
 
     EngineJobQueue(std::size_t max_queued, std::string info_json);
 
-    // Takes the job only when it says `queued`; a refused job is left as it was.
-    Push push(EngineJob&& job);
     // Takes as many of `jobs`, in order, as there is room for, under one lock
     // and with one wake-up; returns how many, and why the rest were refused.
+    // Refused jobs are left as they were, for their producer to answer.
     struct Taken {
         std::size_t count;
         Push rest;
     };
     Taken push_all(std::vector<EngineJob>& jobs);
+    // The answer to a job refused for `why` (full: "overloaded", closed: "unavailable").
+    Reply refusal(Push why, std::string_view plugin) const;
     // Blocks until there is a job for a worker of `generation`; nullopt when
     // that worker should leave (its generation was retired, or the queue is
     // closed and empty). Every job taken must be followed by done().

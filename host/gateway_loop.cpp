@@ -62,7 +62,7 @@ void GatewayLoop::engine_gone(const std::string& plugin, const std::string& addr
     net::post(io_, [this, plugin, address, why] {
         auto it = engines_.find(plugin);  // engines_' shape changes only on this thread
         if (it == engines_.end()) return;
-        if (auto* client = dynamic_cast<EngineClient*>(it->second.get())) client->engine_gone(address, why);
+        it->second->engine_gone(address, why);
     });
 }
 

@@ -28,10 +28,7 @@ void LocalEngineLink::flush() {
         EngineResult refused;
         refused.request_id = job.request_id;
         refused.client_id = std::move(job.client_id);
-        refused.reply = taken.rest == EngineJobQueue::Push::full
-                            ? Reply::error("overloaded", "plugin \"" + plugin_ + "\" has too many requests waiting (" +
-                                                             std::to_string(jobs_->size()) + "); try again later")
-                            : Reply::error("unavailable", "plugin \"" + plugin_ + "\" is shutting down");
+        refused.reply = jobs_->refusal(taken.rest, plugin_);
         inbox_->deliver(std::move(refused));
     }
     staged_.clear();

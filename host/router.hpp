@@ -47,6 +47,9 @@ public:
     // No request waits for an answer that only this link can deliver: a
     // replaced link may be destroyed.
     virtual bool idle() const { return true; }
+    // The engine at `address` is known to be gone (its process exited): a
+    // link that reaches engines by address answers what it held there now.
+    virtual void engine_gone(const std::string& /*address*/, const char* /*why*/) {}
 };
 
 class Router {

@@ -27,15 +27,26 @@ EngineJob job(std::uint64_t id) {
     return j;
 }
 
+// One job through push_all(): what it says of that job.
+EngineJobQueue::Push push_one(EngineJobQueue& queue, EngineJob one) {
+    std::vector<EngineJob> jobs;
+    jobs.push_back(std::move(one));
+    const auto taken = queue.push_all(jobs);
+    return taken.count == 1 ? EngineJobQueue::Push::queued : taken.rest;
+}
+
 }  // namespace
 
 TEST_CASE("jobs come out oldest first, and the queue holds at most max_queued", "[job_queue]") {
     EngineJobQueue queue(3, "{}");
-    for (std::uint64_t id = 1; id <= 3; ++id) REQUIRE(queue.push(job(id)) == EngineJobQueue::Push::queued);
+    for (std::uint64_t id = 1; id <= 3; ++id) REQUIRE(push_one(queue, job(id)) == EngineJobQueue::Push::queued);
 
-    EngineJob refused = job(4);
-    CHECK(queue.push(std::move(refused)) == EngineJobQueue::Push::full);
-    CHECK(refused.payload == "3d6");  // a refused job is left as it was
+    std::vector<EngineJob> refused;
+    refused.push_back(job(4));
+    const auto taken = queue.push_all(refused);
+    CHECK(taken.count == 0);
+    CHECK(taken.rest == EngineJobQueue::Push::full);
+    CHECK(refused[0].payload == "3d6");  // a refused job is left as it was
     CHECK(queue.size() == 3);
 
     for (std::uint64_t id = 1; id <= 3; ++id) {
@@ -65,14 +76,19 @@ TEST_CASE("push_all takes what fits, in order, and says why the rest was refused
     const auto after_close = queue.push_all(late);
     CHECK(after_close.count == 0);
     CHECK(after_close.rest == EngineJobQueue::Push::closed);
+
+    // Whoever queued a refused job answers it alike.
+    CHECK(queue.refusal(EngineJobQueue::Push::full, "dice").code() == "overloaded");
+    CHECK(queue.refusal(EngineJobQueue::Push::closed, "dice").code() == "unavailable");
+    CHECK(queue.refusal(EngineJobQueue::Push::closed, "dice").body() == "plugin \"dice\" is shutting down");
 }
 
 TEST_CASE("a closed queue takes nothing, lets workers finish what waits, then lets them go", "[job_queue]") {
     EngineJobQueue queue(10, "{}");
-    REQUIRE(queue.push(job(1)) == EngineJobQueue::Push::queued);
+    REQUIRE(push_one(queue, job(1)) == EngineJobQueue::Push::queued);
     queue.close();
     CHECK_FALSE(queue.accepting());
-    CHECK(queue.push(job(2)) == EngineJobQueue::Push::closed);
+    CHECK(push_one(queue, job(2)) == EngineJobQueue::Push::closed);
     CHECK_FALSE(queue.drained());  // job 1 still waits
 
     auto taken = queue.pop(0);
@@ -91,7 +107,7 @@ TEST_CASE("a waiting worker is woken by a push, and by close", "[job_queue]") {
         return taken ? taken->request_id : 0;
     });
     std::this_thread::sleep_for(100ms);  // past its spin: asleep on the condition
-    REQUIRE(queue.push(job(7)) == EngineJobQueue::Push::queued);
+    REQUIRE(push_one(queue, job(7)) == EngineJobQueue::Push::queued);
     REQUIRE(worker.wait_for(5s) == std::future_status::ready);
     CHECK(worker.get() == 7);
 
@@ -111,14 +127,14 @@ TEST_CASE("renew retires older generations; newer workers take what waits", "[jo
     CHECK_FALSE(old_worker.get());  // generation 0 was told to leave
     CHECK(queue.info_json() == R"({"version":"2"})");
 
-    REQUIRE(queue.push(job(1)) == EngineJobQueue::Push::queued);
+    REQUIRE(push_one(queue, job(1)) == EngineJobQueue::Push::queued);
     CHECK_FALSE(queue.pop(0));  // a retired worker takes nothing
     auto taken = queue.pop(1);
     REQUIRE(taken);
     CHECK(taken->request_id == 1);
     queue.done();
-    for (std::uint64_t id = 0; id < 20; ++id) REQUIRE(queue.push(job(id)) == EngineJobQueue::Push::queued);
-    CHECK(queue.push(job(21)) == EngineJobQueue::Push::full);  // the new limit
+    for (std::uint64_t id = 0; id < 20; ++id) REQUIRE(push_one(queue, job(id)) == EngineJobQueue::Push::queued);
+    CHECK(push_one(queue, job(21)) == EngineJobQueue::Push::full);  // the new limit
 }
 
 TEST_CASE("many producers and workers: every job is taken exactly once", "[job_queue]") {
