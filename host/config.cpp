@@ -23,6 +23,9 @@ constexpr std::string_view builtin_config = R"({
   }
 })";
 
+// Deep enough for any settings a plugin could want.
+constexpr std::size_t max_config_depth = 64;
+
 // Thrown inside the parser only; parse_config turns it into an Error.
 struct ConfigProblem {
     std::string key;
@@ -51,6 +54,14 @@ const json& require_object(const json& value, const std::string& key) {
     return value;
 }
 
+// Paths, addresses and names go to C interfaces (open(), zmq, the kernel)
+// that would stop at a NUL and mean something else: refused here.
+std::string checked_text(std::string text, const std::string& key) {
+    for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7f) fail(key, "must not hold control characters (such as \\u0000)");
+    return text;
+}
+
 std::string get_string(const json& object, const std::string& parent, const char* key,
                        const std::string& fallback, bool required = false) {
     auto it = object.find(key);
@@ -60,7 +71,7 @@ std::string get_string(const json& object, const std::string& parent, const char
     }
     if (!it->is_string() || it->get_ref<const std::string&>().empty())
         fail(join_key(parent, key), "must be a non-empty string");
-    return it->get<std::string>();
+    return checked_text(it->get<std::string>(), join_key(parent, key));
 }
 
 std::uint64_t get_unsigned(const json& object, const std::string& parent, const char* key,
@@ -157,7 +168,7 @@ std::vector<std::string> get_addresses(const json& object, const std::string& pa
         const std::string item_key = list_key + "[" + std::to_string(i) + "]";
         const auto& address = (*it)[i];
         if (!address.is_string()) fail(item_key, "must be a string");
-        std::string text = normalise_endpoint(address.get<std::string>(), item_key);
+        std::string text = normalise_endpoint(checked_text(address.get<std::string>(), item_key), item_key);
         if (connecting && text.find('*') != std::string::npos)
             fail(item_key, "cannot connect to a wildcard address");
         addresses.push_back(std::move(text));
@@ -221,6 +232,76 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     return plugin;
 }
 
+// Follows the keys during a second, failing parse, so that an error JSON
+// gives no position for names where it is:
+// "plugins.dice.workers: invalid JSON: number overflow parsing '1e400'".
+class KeyPathTracker final : public json::json_sax_t {
+public:
+    bool null() override { return value(); }
+    bool boolean(bool) override { return value(); }
+    bool number_integer(number_integer_t) override { return value(); }
+    bool number_unsigned(number_unsigned_t) override { return value(); }
+    bool number_float(number_float_t, const string_t&) override { return value(); }
+    bool string(string_t&) override { return value(); }
+    bool binary(binary_t&) override { return value(); }
+    bool start_object(std::size_t) override { return open(false); }
+    bool start_array(std::size_t) override { return open(true); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool key(string_t& name) override {
+        if (!path_.empty()) path_.back().key = name;
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        for (const auto& level : path_) {
+            if (level.array) {
+                where_ += "[" + std::to_string(level.index) + "]";
+            } else if (!level.key.empty()) {
+                where_ = join_key(where_, level.key);
+            }
+        }
+        return false;
+    }
+
+    const std::string& where() const noexcept { return where_; }
+
+private:
+    struct Level {
+        bool array = false;
+        std::size_t index = 0;
+        std::string key;
+    };
+    bool value() {
+        if (!path_.empty() && path_.back().array) ++path_.back().index;
+        return true;
+    }
+    bool open(bool array) {
+        path_.push_back(Level{array, 0, {}});
+        return true;
+    }
+    bool close() {
+        path_.pop_back();
+        value();  // the container was one value of its parent
+        return true;
+    }
+
+    std::vector<Level> path_;
+    std::string where_;
+};
+
+std::string describe_json_error(std::string_view text, const json::exception& e) {
+    // nlohmann's message without its "[json.exception....] " prefix.
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    // A syntax error names its line and column; other errors (a number too
+    // large for a double) name nothing, so the key is found for them.
+    if (dynamic_cast<const json::parse_error*>(&e) != nullptr) return "invalid JSON: " + what;
+    KeyPathTracker tracker;
+    json::sax_parse(text.begin(), text.end(), &tracker);
+    if (tracker.where().empty()) return "invalid JSON: " + what;
+    return tracker.where() + ": invalid JSON: " + what;
+}
+
 Config parse_document(const json& root, const std::string& base_dir, const ConfigDefaults& defaults) {
     require_object(root, "(top level)");
     refuse_unknown_keys(root, "", {"log_level", "plugin_dir", "gateway", "plugins"});
@@ -265,12 +346,21 @@ Expected<Config> parse_config(std::string_view text, const std::string& source, 
                               const ConfigDefaults& defaults) {
     json root;
     try {
-        root = json::parse(text);
-    } catch (const json::parse_error& e) {
-        // nlohmann's message names the byte offset; drop its "[json.exception…]" prefix.
-        std::string what = e.what();
-        if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-        return Error{"invalid_config", source + ": invalid JSON: " + what};
+        // Bounded while parsing: a hostile nesting must not recurse deep
+        // later, when the document is copied, dumped or destroyed.
+        bool too_deep = false;
+        json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
+            const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+            if (depth + (opens ? 1 : 0) > static_cast<int>(max_config_depth)) too_deep = true;
+            return !too_deep;
+        };
+        root = json::parse(text.begin(), text.end(), limit_depth);
+        if (too_deep)
+            return Error{"invalid_config", source + ": invalid JSON: nested deeper than " +
+                                               std::to_string(max_config_depth) + " levels"};
+    } catch (const json::exception& e) {
+        // Any of nlohmann's errors (syntax, a number too large for a double, ...).
+        return Error{"invalid_config", source + ": " + describe_json_error(text, e)};
     }
     try {
         Config config = parse_document(root, base_dir, defaults);
@@ -278,6 +368,9 @@ Expected<Config> parse_config(std::string_view text, const std::string& source, 
         return config;
     } catch (const ConfigProblem& p) {
         return Error{"invalid_config", source + ": " + p.key + ": " + p.problem};
+    } catch (const std::exception& e) {
+        // Never expected: every value is type-checked before it is read.
+        return Error{"invalid_config", source + ": cannot read the config: " + e.what()};
     }
 }
 

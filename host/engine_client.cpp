@@ -100,7 +100,9 @@ void EngineClient::on_control(EngineConnection& from, wire::Control control, std
     if (control == wire::Control::pong && !info.empty()) {
         const auto parsed = nlohmann::json::parse(info, nullptr, false);
         if (parsed.is_object()) {
-            const auto instance = parsed.value("instance", std::string());
+            // From another process: read, never trusted to have the right types.
+            const auto field = parsed.find("instance");
+            const std::string instance = field != parsed.end() && field->is_string() ? field->get<std::string>() : "";
             // Another engine now answers at this address (it restarted): what
             // the old one held will never be answered.
             if (!from.instance.empty() && instance != from.instance) lose(from, "restarted");

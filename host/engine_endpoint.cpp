@@ -1,6 +1,8 @@
 #include "engine_endpoint.hpp"
 
+#include "checked_reply.hpp"
 #include "client_id.hpp"
+#include "thread_signals.hpp"
 #include "wire.hpp"
 
 #include <nlohmann/json.hpp>
@@ -23,37 +25,6 @@ std::string unique_suffix() {
 
 void send_text(zmq::socket_t& socket, std::string_view text, bool more) {
     socket.send(zmq::buffer(text), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
-}
-
-bool is_ascii(const std::string& text) {
-    for (unsigned char c : text)
-        if (c >= 0x80) return false;
-    return true;
-}
-
-// WebSocket text frames must be UTF-8: invalid sequences become U+FFFD.
-std::string valid_utf8(const std::string& text) {
-    if (is_ascii(text)) return text;
-    using nlohmann::json;
-    return json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
-}
-
-// Checks what a plugin returned before it reaches any client.
-Reply checked(Reply reply) {
-    switch (reply.kind()) {
-        case Reply::Kind::json:
-            if (!nlohmann::json::accept(reply.body()))
-                return Reply::error("bad_result", "the engine returned a result that is not valid JSON");
-            return reply;
-        case Reply::Kind::text:
-            return is_ascii(reply.body()) ? std::move(reply) : Reply::text(valid_utf8(reply.body()));
-        case Reply::Kind::error:
-            if (reply.code().empty() || !is_ascii(reply.code()) || !is_ascii(reply.body()))
-                return Reply::error(reply.code().empty() || !is_ascii(reply.code()) ? "engine_error" : reply.code(),
-                                    valid_utf8(reply.body()));
-            return reply;
-    }
-    return reply;
 }
 
 // Sends the reply to a request that came through the ROUTER: one frame for a
@@ -83,7 +54,7 @@ void send_result(zmq::socket_t& socket, std::vector<zmq::message_t>& route, bool
 
 EngineEndpoint::EngineEndpoint(zmq::context_t& context, PluginConfig config,
                                std::shared_ptr<LoadedPlugin> plugin, Logger& log)
-    : context_(context), config_(std::move(config)), plugin_(std::move(plugin)), log_(log) {}
+    : context_(context), name_(config.name), config_(std::move(config)), plugin_(std::move(plugin)), log_(log) {}
 
 EngineEndpoint::~EngineEndpoint() { stop(); }
 
@@ -132,7 +103,10 @@ Expected<bool> EngineEndpoint::start() {
     outbox_ = std::make_shared<BrokerOutbox>();
     started_ = true;
     start_workers();
-    broker_ = std::thread([this] { run_broker(); });
+    broker_ = std::thread([this] {
+        block_control_signals_in_this_thread();
+        run_broker();
+    });
     return true;
 }
 
@@ -152,7 +126,10 @@ std::string EngineEndpoint::make_info_json(const std::string& name, const std::s
 void EngineEndpoint::start_workers() {
     for (unsigned i = 0; i < config_.workers; ++i)
         workers_.emplace_back([this, i, generation = generation_, plugin = plugin_,
-                               limit = config_.max_request_bytes] { run_worker(i, generation, plugin, limit); });
+                               limit = config_.max_request_bytes] {
+            block_control_signals_in_this_thread();
+            run_worker(i, generation, plugin, limit);
+        });
 }
 
 void EngineEndpoint::replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config) {
@@ -187,7 +164,6 @@ void EngineEndpoint::stop() {
 
 void EngineEndpoint::run_broker() {
     using Clock = std::chrono::steady_clock;
-    const std::string name = config_.name;  // config_ may be replaced while this runs
     bool stopping = false;
     Clock::time_point quiet_until;  // after "bye", requests already on their way are still taken
 
@@ -207,7 +183,7 @@ void EngineEndpoint::run_broker() {
             zmq::poll(items, take ? 3 : 2, stopping ? std::chrono::milliseconds(20) : std::chrono::milliseconds(-1));
         } catch (const zmq::error_t& e) {
             if (e.num() == EINTR) continue;
-            log_.error("endpoint " + name + ": poll failed: " + e.what());
+            log_.error("endpoint " + name_ + ": poll failed: " + e.what());
             break;
         }
 
@@ -230,7 +206,7 @@ void EngineEndpoint::run_broker() {
                 quiet_until = Clock::now() + std::chrono::milliseconds(200);
             }
         }
-        if (take && (items[2].revents & ZMQ_POLLIN)) take_requests(name, stopping);
+        if (take && (items[2].revents & ZMQ_POLLIN)) take_requests(stopping);
     }
     frontend_.close();
     control_receiver_.close();
@@ -240,7 +216,7 @@ void EngineEndpoint::run_broker() {
 // so that a busy engine is not mistaken for a dead one; requests are queued
 // for the workers together (one lock, one wake-up), and those the queue
 // refuses are answered at once.
-void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
+void EngineEndpoint::take_requests(bool stopping) {
     constexpr std::size_t max_gateways = 4096;
     std::array<zmq::message_t, wire::max_frames + 2> frames;
     while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
@@ -282,7 +258,7 @@ void EngineEndpoint::take_requests(std::string_view name, bool stopping) {
     for (std::size_t i = taken.count; i < arrived_.size(); ++i) {
         EngineJob& refused = arrived_[i];
         send_result(frontend_, refused.route, refused.plain, refused.request_id, refused.client_id,
-                    jobs_->refusal(taken.rest, name));
+                    jobs_->refusal(taken.rest, name_));
     }
     arrived_.clear();
 }
@@ -303,7 +279,13 @@ void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared
             call.client_id = job->client_id;
             call.payload = job->payload;
             call.worker = index;
-            result.reply = checked(engine.handle(call));
+            try {
+                result.reply = check_reply(engine.handle(call));
+            } catch (...) {
+                // PORTICO_PLUGIN keeps exceptions inside the plugin; one written
+                // without it must still not take the host down.
+                result.reply = Reply::error("engine_error", "the engine let an exception escape handle()");
+            }
         }
         result.client_id = std::move(job->client_id);
         job->sink->deliver(std::move(result));

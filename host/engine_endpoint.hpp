@@ -47,19 +47,18 @@ public:
     // they have, so the old plugin can be unloaded. Never concurrently with stop().
     void replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config);
 
-    const std::string& name() const noexcept { return config_.name; }
+    const std::string& name() const noexcept { return name_; }
     // The address actually bound (a '*' port resolved), for printing.
     const std::string& bound_endpoint() const noexcept { return bound_endpoint_; }
     // Where a zmq peer in this process can connect (no TCP).
     const std::string& inproc_endpoint() const noexcept { return inproc_endpoint_; }
     // Where a gateway loop in this process queues requests: no zmq at all.
     const std::shared_ptr<EngineJobQueue>& jobs() const noexcept { return jobs_; }
-    const PluginConfig& config() const noexcept { return config_; }
     const LoadedPlugin& plugin() const noexcept { return *plugin_; }
 
 private:
     void run_broker();
-    void take_requests(std::string_view name, bool stopping);
+    void take_requests(bool stopping);
     // A worker holds its own reference to the plugin it calls, so the plugin
     // is unloaded only after the last worker that can call it has returned.
     void run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,
@@ -69,7 +68,8 @@ private:
                                       const LoadedPlugin& plugin);
 
     zmq::context_t& context_;
-    PluginConfig config_;
+    const std::string name_;  // never changes: the broker reads it without a lock
+    PluginConfig config_;     // replace() changes it, under control_mutex_
     std::shared_ptr<LoadedPlugin> plugin_;
     Logger& log_;
 

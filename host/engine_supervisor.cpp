@@ -3,21 +3,21 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 extern char** environ;
 
 namespace portico {
 namespace {
 
-constexpr std::chrono::milliseconds poll_interval{50};
 constexpr std::chrono::milliseconds max_backoff{5000};
 constexpr std::chrono::seconds healthy_after{10};
 
@@ -36,12 +36,17 @@ EngineSupervisor::EngineSupervisor(net::io_context& control, PluginConfig plugin
       level_(level),
       work_dir_(std::move(work_dir)),
       log_(log),
-      timer_(control) {
+      timer_(control),
+      exit_watch_(control) {
     config_path_ = work_dir_ + "/" + plugin_.name + ".json";
-    private_endpoint_ = "ipc://" + work_dir_ + "/" + plugin_.name + ".sock";
+    private_endpoint_ = private_endpoint_for(work_dir_, plugin_.name);
 }
 
-EngineSupervisor::~EngineSupervisor() { stop(std::chrono::milliseconds(2000)); }
+EngineSupervisor::~EngineSupervisor() { stop_now(std::chrono::milliseconds(2000)); }
+
+std::string EngineSupervisor::private_endpoint_for(const std::string& work_dir, const std::string& plugin) {
+    return "ipc://" + work_dir + "/" + plugin + ".sock";
+}
 
 Expected<bool> EngineSupervisor::start() {
     // The child serves the plugin on its configured address and on a private
@@ -59,10 +64,7 @@ Expected<bool> EngineSupervisor::start() {
     out << child.dump(2) << "\n";
     if (!out) return Error{"isolate_failed", "plugin " + plugin_.name + ": cannot write " + config_path_};
     out.close();
-    auto spawned = spawn();
-    if (!spawned) return spawned;
-    watch();
-    return true;
+    return spawn();
 }
 
 Expected<bool> EngineSupervisor::spawn() {
@@ -85,28 +87,54 @@ Expected<bool> EngineSupervisor::spawn() {
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) return Error{"isolate_failed", "plugin " + plugin_.name + ": cannot start its engine process: " +
                                                     std::string(strerror(rc))};
+    // The pidfd turns readable when the child exits: no polling, no SIGCHLD
+    // handler to share with the rest of the process.
+    // Through syscall(): glibc 2.36's <sys/pidfd.h> is not usable from C++.
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+        const int error = errno;
+        ::kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        return Error{"isolate_failed", "plugin " + plugin_.name + ": cannot watch its engine process: " +
+                                           std::string(strerror(error))};
+    }
+    boost::system::error_code assign_ec;
+    exit_watch_.assign(pidfd, assign_ec);
+    if (assign_ec) {
+        ::close(pidfd);
+        ::kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        return Error{"isolate_failed", "plugin " + plugin_.name + ": cannot watch its engine process: " +
+                                           assign_ec.message()};
+    }
     pid_ = pid;
     started_at_ = std::chrono::steady_clock::now();
     log_.info("plugin " + plugin_.name + ": isolated engine process " + std::to_string(pid_) + " started");
+    watch();
     return true;
 }
 
 void EngineSupervisor::watch() {
-    // waitpid on a timer: no process-wide SIGCHLD handler to share.
-    timer_.expires_after(poll_interval);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
-        int status = 0;
-        if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-            child_exited(status);
-            return;
-        }
-        watch();
+    exit_watch_.async_wait(net::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec) return;  // cancelled: whoever cancelled reaps the child
+        child_exited(reap());
     });
 }
 
-void EngineSupervisor::child_exited(int status) {
+int EngineSupervisor::reap() {
+    int status = 0;
+    if (pid_ > 0) waitpid(pid_, &status, 0);  // it has exited: this does not block
     pid_ = -1;
+    boost::system::error_code ignored;
+    exit_watch_.close(ignored);
+    return status;
+}
+
+void EngineSupervisor::child_exited(int status) {
+    if (stopping_) {
+        finish_stop();
+        return;
+    }
     if (std::chrono::steady_clock::now() - started_at_ > healthy_after) backoff_ = std::chrono::milliseconds(100);
     log_.warn("plugin " + plugin_.name + ": isolated engine process " + describe_exit(status) + "; restarting in " +
               std::to_string(backoff_.count()) + " ms");
@@ -114,31 +142,50 @@ void EngineSupervisor::child_exited(int status) {
     timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, max_backoff);
     timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping_) return;
+        if (ec) return;
         auto spawned = spawn();
         if (!spawned) log_.error(spawned.error().message);
-        watch();
     });
 }
 
-void EngineSupervisor::stop(std::chrono::milliseconds grace) {
+void EngineSupervisor::async_stop(std::chrono::milliseconds grace, std::function<void()> done) {
     stopping_ = true;
-    timer_.cancel();
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + grace;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            ::kill(pid_, SIGKILL);
-            waitpid(pid_, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stop_done_ = std::move(done);
+    timer_.cancel();  // no restart
+    if (pid_ <= 0) {
+        finish_stop();
+        return;
     }
-    pid_ = -1;
+    ::kill(pid_, SIGTERM);
+    timer_.expires_after(grace);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && pid_ > 0) ::kill(pid_, SIGKILL);  // the exit watch reaps it
+    });
+}
+
+void EngineSupervisor::finish_stop() {
+    timer_.cancel();
     std::error_code ignored;
     std::filesystem::remove(config_path_, ignored);
+    if (stop_done_) net::post(control_, std::exchange(stop_done_, nullptr));
+}
+
+void EngineSupervisor::stop_now(std::chrono::milliseconds grace) {
+    stopping_ = true;
+    timer_.cancel();
+    if (pid_ > 0) {
+        boost::system::error_code ignored;
+        exit_watch_.cancel(ignored);
+        ::kill(pid_, SIGTERM);
+        pollfd exited{exit_watch_.native_handle(), POLLIN, 0};
+        int ready = -1;
+        do {
+            ready = ::poll(&exited, 1, static_cast<int>(grace.count()));
+        } while (ready < 0 && errno == EINTR);
+        if (ready <= 0) ::kill(pid_, SIGKILL);
+        reap();
+    }
+    finish_stop();
 }
 
 }  // namespace portico

@@ -7,7 +7,7 @@
 namespace portico {
 
 Gateway::Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_context& control, Logger& log)
-    : config_(config), context_(context), log_(log) {
+    : config_(config), control_(control), context_(context), log_(log), routes_(config.path), drain_timer_(control) {
     std::vector<net::io_context*> ios;
     for (unsigned i = 0; i < config_.threads; ++i) {
         loops_.push_back(std::make_unique<GatewayLoop>(log_));
@@ -16,7 +16,7 @@ Gateway::Gateway(const GatewayConfig& config, zmq::context_t& context, net::io_c
     listener_ = std::make_unique<Listener>(
         control, std::move(ios),
         [this](std::size_t loop, tcp::socket socket) {
-            std::make_shared<HttpSession>(std::move(socket), loops_[loop]->router(), config_, log_)->run();
+            std::make_shared<HttpSession>(std::move(socket), loops_[loop]->router(), routes_, config_, log_)->run();
         },
         log_);
 }
@@ -58,21 +58,41 @@ bool Gateway::wait_for_engines(std::chrono::milliseconds limit) const {
     }
 }
 
+void Gateway::async_stop(std::function<void()> done) {
+    if (!running_) {
+        net::post(control_, std::move(done));
+        return;
+    }
+    running_ = false;
+    listener_->stop();
+    stop_done_ = std::move(done);
+    loops_draining_ = loops_.size();
+    // Sessions close once their requests are answered, at the latest after the
+    // drain timeout, and cut their socket a few seconds after that.
+    drain_timer_.expires_after(config_.drain_timeout + std::chrono::seconds(6));
+    drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec != net::error::operation_aborted) finish_stop();
+    });
+    for (auto& loop : loops_)
+        loop->shut_down_clients([this] { net::post(control_, [this] { on_loop_drained(); }); });
+}
+
+void Gateway::on_loop_drained() {
+    if (loops_draining_ > 0 && --loops_draining_ == 0) finish_stop();
+}
+
+void Gateway::finish_stop() {
+    if (!stop_done_) return;
+    drain_timer_.cancel();
+    // What a loop posted here before it stopped is queued ahead of `done`.
+    for (auto& loop : loops_) loop->stop();
+    net::post(control_, std::exchange(stop_done_, nullptr));
+}
+
 void Gateway::stop() {
     if (!running_) return;
     running_ = false;
     listener_->stop();
-    for (auto& loop : loops_) loop->shut_down_clients();
-    // Sessions close once their requests are answered, at the latest after the
-    // drain timeout, and cut their socket a few seconds after that.
-    const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout + std::chrono::seconds(6);
-    auto live = [this] {
-        std::size_t n = 0;
-        for (auto& loop : loops_) n += loop->router().client_count();
-        return n;
-    };
-    while (live() > 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     for (auto& loop : loops_) loop->stop();
 }
 

@@ -4,12 +4,14 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "gateway_loop.hpp"
+#include "http_routes.hpp"
 #include "listener.hpp"
 #include "logger.hpp"
 #include "net.hpp"
 
 #include <zmq.hpp>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -32,16 +34,29 @@ public:
     // first pings answered), so that "ready" means ready; false if some has not.
     bool wait_for_engines(std::chrono::milliseconds limit) const;
     // Stops accepting, lets requests in flight finish for up to the config's
-    // drain_timeout, closes every connection with 1001, then stops the loops.
+    // drain_timeout, closes every connection with 1001, then stops the loops;
+    // `done` then runs on the control thread. Never blocks that thread: call
+    // it there, while the control loop runs.
+    void async_stop(std::function<void()> done);
+    // The same at once, for when the control loop does not run (a failed
+    // start): connections are cut, not drained.
     void stop();
 
 private:
+    void on_loop_drained();
+    void finish_stop();
+
     const GatewayConfig& config_;
+    net::io_context& control_;
     zmq::context_t& context_;
     Logger& log_;
+    HttpRouteTable routes_;  // read by every loop, never changed once serving
     std::vector<std::unique_ptr<GatewayLoop>> loops_;
     std::unique_ptr<Listener> listener_;
     bool running_ = false;
+    net::steady_timer drain_timer_;  // the bound on async_stop()
+    std::size_t loops_draining_ = 0;
+    std::function<void()> stop_done_;
 };
 
 }  // namespace portico

@@ -1,6 +1,7 @@
 #include "gateway_loop.hpp"
 
 #include "local_engine_link.hpp"
+#include "thread_signals.hpp"
 
 #include <algorithm>
 
@@ -12,6 +13,8 @@ GatewayLoop::GatewayLoop(Logger& log) : log_(log), work_(net::make_work_guard(io
 
 GatewayLoop::~GatewayLoop() {
     stop();
+    // Handlers still queued would hold their sessions forever: let go of them.
+    router_.abort_clients();
     inbox_->detach();  // engines may still finish work for this loop
     // Sessions die with io_'s queued handlers; links go before io_, whose
     // descriptors they borrow.
@@ -83,6 +86,7 @@ void GatewayLoop::sweep_retired() {
 
 void GatewayLoop::start() {
     thread_ = std::thread([this] {
+        block_control_signals_in_this_thread();
         for (;;) {
             try {
                 io_.run();
@@ -102,8 +106,10 @@ std::size_t GatewayLoop::plugins_without_engine() const {
     return missing;
 }
 
-void GatewayLoop::shut_down_clients() {
-    net::post(io_, [this] { router_.shut_down_clients(); });
+void GatewayLoop::shut_down_clients(std::function<void()> when_empty) {
+    net::post(io_, [this, when_empty = std::move(when_empty)]() mutable {
+        router_.shut_down_clients(std::move(when_empty));
+    });
 }
 
 void GatewayLoop::stop() {

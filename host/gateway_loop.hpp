@@ -15,6 +15,7 @@
 #include <zmq.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -52,8 +53,9 @@ public:
     void start();
     // Any thread: plugins routed here without an engine in rotation yet.
     std::size_t plugins_without_engine() const;
-    // Asks every connection to close (1001) from the loop's own thread.
-    void shut_down_clients();
+    // Asks every connection to close (1001) from the loop's own thread;
+    // `when_empty` runs on that thread once the last one has gone.
+    void shut_down_clients(std::function<void()> when_empty);
     // Stops the loop and joins its thread; handlers still queued are dropped.
     void stop();
 

@@ -1,7 +1,10 @@
 #include "host.hpp"
 
+#include "thread_signals.hpp"
+
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include <unistd.h>
 #include <ostream>
@@ -24,6 +27,7 @@ Expected<bool> Host::start() {
     for (const auto& plugin_config : config_.plugins) {
         if (!plugin_config.served_here(role)) continue;
         if (plugin_config.isolate) {
+            wanted_isolated_.push_back(plugin_config);
             auto started = start_supervisor(plugin_config);
             if (!started) {
                 stop();
@@ -101,26 +105,21 @@ Expected<bool> Host::start_supervisor(const PluginConfig& plugin) {
     return true;
 }
 
-EngineSupervisor* Host::supervisor_named(const std::string& name) const {
-    for (const auto& supervisor : supervisors_)
-        if (supervisor->config().name == name) return supervisor.get();
-    return nullptr;
-}
-
 EngineRoute Host::engine_route(const PluginConfig& plugin) const {
     // An engine in this process alone: its job queue, no zmq at all. Beside
     // other engines, it is one more zmq peer (over inproc) so that dispatch
     // weighs them all alike. Isolated engines go over their private ipc
-    // socket, remote ones over their addresses.
+    // socket, remote ones over their addresses. Decided from the config
+    // alone: the reload thread asks too.
     EngineRoute route;
     auto* endpoint = endpoint_named(plugin.name);
-    auto* supervisor = supervisor_named(plugin.name);
-    if (endpoint && !supervisor && plugin.connect.empty()) {
+    const bool isolated = plugin.served_here(config_.role) && plugin.isolate;
+    if (endpoint && !isolated && plugin.connect.empty()) {
         route.local = endpoint->jobs();
         return route;
     }
     if (endpoint) route.addresses.push_back(endpoint->inproc_endpoint());
-    if (supervisor) route.addresses.push_back(supervisor->private_endpoint());
+    if (isolated) route.addresses.push_back(EngineSupervisor::private_endpoint_for(work_dir_, plugin.name));
     route.addresses.insert(route.addresses.end(), plugin.connect.begin(), plugin.connect.end());
     if (route.addresses.empty()) route.addresses.push_back(plugin.endpoint);  // role gateway reading an engine's file
     return route;
@@ -142,12 +141,35 @@ void Host::run() {
             return;
         }
         log_.info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
-        control_.stop();
+        begin_shutdown();
     };
     signals_.async_wait(on_signal);
-    auto guard = net::make_work_guard(control_);
+    // Returns once the shutdown has run its course and nothing is left to do.
     control_.run();
     stop();
+}
+
+void Host::begin_shutdown() {
+    if (shutting_down_.exchange(true)) return;
+    signals_.cancel();
+    // Construction in reverse, each step once every handler of the one before
+    // has run: the gateway drains its clients, isolated engines drain and
+    // exit, then the engines of this process stop.
+    auto after_gateway = [this] { stop_supervisors([this] { stop(); }); };
+    if (gateway_) gateway_->async_stop(after_gateway);
+    else net::post(control_, after_gateway);
+}
+
+void Host::stop_supervisors(std::function<void()> done) {
+    if (supervisors_.empty()) {
+        net::post(control_, std::move(done));
+        return;
+    }
+    auto left = std::make_shared<std::size_t>(supervisors_.size());
+    for (auto& supervisor : supervisors_)
+        supervisor->async_stop(config_.gateway.drain_timeout + std::chrono::seconds(2), [left, done] {
+            if (--*left == 0) done();
+        });
 }
 
 void Host::reload_in_background() {
@@ -158,6 +180,7 @@ void Host::reload_in_background() {
     if (reload_thread_.joinable()) reload_thread_.join();
     log_.info("SIGHUP: reloading the config");
     reload_thread_ = std::thread([this] {
+        block_control_signals_in_this_thread();
         auto result = reload();
         if (result) log_.info("reload: " + result.value());
         else log_.error("reload refused, nothing changed: " + result.error().message);
@@ -166,7 +189,7 @@ void Host::reload_in_background() {
 }
 
 void Host::request_stop() {
-    net::post(control_, [this] { control_.stop(); });
+    net::post(control_, [this] { begin_shutdown(); });
 }
 
 void Host::stop() {
@@ -176,7 +199,7 @@ void Host::stop() {
     // endpoints (their workers finish what they hold), then unload plugins.
     if (gateway_) gateway_->stop();
     gateway_.reset();
-    for (auto& supervisor : supervisors_) supervisor->stop(config_.gateway.drain_timeout + std::chrono::seconds(2));
+    for (auto& supervisor : supervisors_) supervisor->stop_now(config_.gateway.drain_timeout + std::chrono::seconds(2));
     supervisors_.clear();
     for (auto& endpoint : endpoints_) endpoint->stop();
     endpoints_.clear();
@@ -202,6 +225,11 @@ bool same_engine_side(const PluginConfig& a, const PluginConfig& b) {
            a.max_queued == b.max_queued && a.settings_json == b.settings_json;
 }
 
+// An isolated engine is restarted when any of this differs.
+bool same_isolated_engine(const PluginConfig& a, const PluginConfig& b) {
+    return same_engine_side(a, b) && a.endpoint == b.endpoint && a.also_bind == b.also_bind;
+}
+
 bool same_gateway_side(const PluginConfig& a, const PluginConfig& b) {
     return a.connect == b.connect && a.timeout == b.timeout && a.idempotent == b.idempotent &&
            a.max_attempts == b.max_attempts && a.heartbeat == b.heartbeat && a.dead_after == b.dead_after &&
@@ -222,39 +250,53 @@ const PluginConfig* find_plugin(const std::vector<PluginConfig>& plugins, const 
 
 }  // namespace
 
-// Isolated engines restart with their new config or file (the gateway's link
-// to the private socket stays); those no longer isolated here stop.
-void Host::reload_isolated(const Config& next, std::vector<std::string>& restarted) {
-    for (auto it = supervisors_.begin(); it != supervisors_.end();) {
-        const PluginConfig* wanted = find_plugin(next.plugins, (*it)->config().name);
-        if (wanted && wanted->served_here(config_.role) && wanted->isolate) {
-            ++it;
-            continue;
-        }
-        (*it)->stop(config_.gateway.drain_timeout);
-        it = supervisors_.erase(it);
-    }
+// The isolated engines a reload (re)starts: new ones, and those whose engine
+// side changed. Decided from the two configs alone, on the reload thread.
+std::vector<std::string> Host::isolated_starts(const Config& next) const {
+    const Role role = config_.role;
+    auto isolated_here = [role](const PluginConfig* plugin) {
+        return plugin != nullptr && plugin->served_here(role) && plugin->isolate;
+    };
+    std::vector<std::string> starts;
     for (const auto& plugin : next.plugins) {
-        if (!plugin.served_here(config_.role) || !plugin.isolate) continue;
-        auto* current = supervisor_named(plugin.name);
+        if (!isolated_here(&plugin)) continue;
         const PluginConfig* old = find_plugin(config_.plugins, plugin.name);
-        if (current && old && same_engine_side(*old, plugin) && old->endpoint == plugin.endpoint &&
-            old->also_bind == plugin.also_bind)
-            continue;
-        if (current) {
-            current->stop(config_.gateway.drain_timeout);
-            supervisors_.erase(std::find_if(supervisors_.begin(), supervisors_.end(),
-                                            [current](const auto& s) { return s.get() == current; }));
-        }
+        if (!isolated_here(old) || !same_isolated_engine(*old, plugin)) starts.push_back(plugin.name);
+    }
+    return starts;
+}
+
+// On the control thread, which alone touches the supervisors: the running
+// engines are brought to what the latest config wants. A restarted engine
+// starts once its predecessor has exited (they share the private socket), and
+// reloads in quick succession simply move the goal.
+void Host::reconcile_isolated() {
+    if (shutting_down_) return;
+    for (auto& supervisor : supervisors_) {
+        if (supervisor->stopping()) continue;
+        const PluginConfig* wanted = find_plugin(wanted_isolated_, supervisor->config().name);
+        if (wanted && same_isolated_engine(supervisor->config(), *wanted)) continue;
+        EngineSupervisor* leaving = supervisor.get();
+        leaving->async_stop(config_.gateway.drain_timeout, [this, leaving] {
+            // Posted after its cancelled handlers: nothing of it is pending.
+            supervisors_.erase(std::remove_if(supervisors_.begin(), supervisors_.end(),
+                                              [leaving](const auto& s) { return s.get() == leaving; }),
+                               supervisors_.end());
+            reconcile_isolated();
+        });
+    }
+    for (const auto& plugin : wanted_isolated_) {
+        const bool present = std::any_of(supervisors_.begin(), supervisors_.end(),
+                                         [&plugin](const auto& s) { return s->config().name == plugin.name; });
+        if (present) continue;
         auto started = start_supervisor(plugin);
         if (!started) log_.error("reload: " + started.error().message);
-        else restarted.push_back(plugin.name);
     }
 }
 
 Expected<std::string> Host::reload() {
     std::lock_guard<std::mutex> lock(reload_mutex_);
-    if (!running_) return Error{"not_running", "the host is not running"};
+    if (!running_ || shutting_down_) return Error{"not_running", "the host is not running"};
     if (!config_source_) return Error{"no_config_source", "no config file to read again"};
     auto fresh = config_source_();
     if (!fresh) return fresh.error();
@@ -343,7 +385,14 @@ std::string Host::commit_reload(ReloadPlan plan) {
     }
     for (const auto& old : config_.plugins)
         if (!find_plugin(next.plugins, old.name)) removed.push_back(old.name);
-    reload_isolated(next, replaced);
+    for (const auto& name : isolated_starts(next)) (find_plugin(config_.plugins, name) ? replaced : added).push_back(name);
+    std::vector<PluginConfig> wanted;
+    for (const auto& plugin : next.plugins)
+        if (plugin.served_here(role) && plugin.isolate) wanted.push_back(plugin);
+    net::post(control_, [this, wanted = std::move(wanted)]() mutable {
+        wanted_isolated_ = std::move(wanted);
+        reconcile_isolated();
+    });
     config_.plugins = next.plugins;
     for (auto& swap : plan.swaps) {
         swap.endpoint->replace(swap.plugin, swap.config);  // returns once the old workers are done

@@ -78,10 +78,13 @@ private:
     std::string commit_reload(ReloadPlan plan);
     EngineRoute engine_route(const PluginConfig& plugin) const;
     EngineEndpoint* endpoint_named(const std::string& name) const;
-    EngineSupervisor* supervisor_named(const std::string& name) const;
     Expected<bool> start_supervisor(const PluginConfig& plugin);
-    void reload_isolated(const Config& next, std::vector<std::string>& restarted);
+    std::vector<std::string> isolated_starts(const Config& next) const;
+    void reconcile_isolated();
+    void stop_supervisors(std::function<void()> done);
     void reload_in_background();
+    // On the control thread: drains and stops everything without blocking it.
+    void begin_shutdown();
 
     Config config_;
     Logger& log_;
@@ -91,10 +94,12 @@ private:
     zmq::context_t zmq_context_;
     std::string work_dir_;  // private files: child configs, ipc sockets, plugin copies
     std::vector<std::unique_ptr<EngineEndpoint>> endpoints_;  // each owns its plugin
-    std::vector<std::unique_ptr<EngineSupervisor>> supervisors_;  // isolated plugins
+    std::vector<std::unique_ptr<EngineSupervisor>> supervisors_;  // isolated plugins; control thread only
+    std::vector<PluginConfig> wanted_isolated_;                    // what the latest config isolates; control thread
     std::unique_ptr<Gateway> gateway_;
     std::uint16_t gateway_port_ = 0;
     bool running_ = false;
+    std::atomic<bool> shutting_down_{false};  // set on the control thread
     std::function<Expected<Config>()> config_source_;
     std::mutex reload_mutex_;  // one reload at a time, never during stop()
     std::thread reload_thread_;

@@ -1,5 +1,7 @@
 #include "listener.hpp"
 
+#include <unistd.h>
+
 namespace portico {
 
 Listener::Listener(net::io_context& io, std::vector<net::io_context*> loops, Handoff handoff, Logger& log)
@@ -17,6 +19,7 @@ Expected<tcp::endpoint> Listener::listen(const tcp::endpoint& endpoint) {
         return Error{"bind_failed", "gateway.listen: cannot listen on " + endpoint.address().to_string() + ":" +
                                         std::to_string(endpoint.port()) + ": " + ec.message()};
     }
+    protocol_ = endpoint.protocol();
     return acceptor_.local_endpoint();
 }
 
@@ -29,9 +32,9 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-    const std::size_t loop = next_loop_;
-    next_loop_ = (next_loop_ + 1) % loops_.size();
-    acceptor_.async_accept(*loops_[loop], [this, loop](const beast::error_code& ec, tcp::socket socket) {
+    // Accepted on the listener's own io_context, then moved to a loop: an
+    // accept still queued here at shutdown then refers to nothing of a loop.
+    acceptor_.async_accept([this](const beast::error_code& ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
             // Out of descriptors or a connection reset before accept: keep
@@ -42,15 +45,26 @@ void Listener::do_accept() {
                 if (!wait_ec && acceptor_.is_open()) do_accept();
             });
             return;
-        } else {
-            beast::error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            net::post(socket.get_executor(), [this, loop, s = std::move(socket)]() mutable {
-                handoff_(loop, std::move(s));
-            });
         }
+        hand_off(std::move(socket));
         do_accept();
     });
+}
+
+void Listener::hand_off(tcp::socket socket) {
+    const std::size_t loop = next_loop_;
+    next_loop_ = (next_loop_ + 1) % loops_.size();
+    beast::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    const auto descriptor = socket.release(ec);
+    if (ec) return;  // the socket closes with its object
+    tcp::socket moved(*loops_[loop]);
+    moved.assign(protocol_, descriptor, ec);
+    if (ec) {
+        ::close(descriptor);
+        return;
+    }
+    net::post(*loops_[loop], [this, loop, s = std::move(moved)]() mutable { handoff_(loop, std::move(s)); });
 }
 
 }  // namespace portico

@@ -24,9 +24,11 @@ public:
 
 private:
     void do_accept();
+    void hand_off(tcp::socket socket);
 
     net::io_context& io_;
     tcp::acceptor acceptor_;
+    tcp protocol_ = tcp::v4();
     net::steady_timer retry_timer_;  // after a failed accept (e.g. out of descriptors)
     std::vector<net::io_context*> loops_;
     Handoff handoff_;

@@ -93,6 +93,7 @@ Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, 
     if (fresh_copy) {
         std::error_code ignored;
         std::filesystem::remove(load_path, ignored);  // the mapping outlives the name
+        std::filesystem::remove(std::filesystem::path(load_path).parent_path(), ignored);  // only if empty
     }
     if (ec || !library.is_loaded()) return load_error(config, "cannot load: " + why_not_loadable(config.library));
 
@@ -122,7 +123,13 @@ Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, 
     context.plugin_name = config.name;
     context.settings_json = config.settings_json;
     context.workers = config.workers;
-    CreateResult created = factory(context);
+    CreateResult created;
+    try {
+        created = factory(context);
+    } catch (...) {
+        return load_error(config, "its factory threw an exception (build the plugin with PORTICO_PLUGIN, which "
+                                  "turns a throwing constructor into a refusal)");
+    }
     if (!created.engine)
         return load_error(config, "refused its settings: " +
                                       (created.error.empty() ? std::string("no reason given") : created.error));

@@ -1,5 +1,6 @@
 #include "router.hpp"
 
+#include <utility>
 #include <vector>
 
 namespace portico {
@@ -30,6 +31,7 @@ void Router::add_client(const std::string& client_id, std::weak_ptr<ClientConnec
 void Router::remove_client(const std::string& client_id) {
     clients_.erase(client_id);
     client_count_.store(clients_.size(), std::memory_order_relaxed);
+    if (clients_.empty() && when_empty_) std::exchange(when_empty_, nullptr)();
 }
 
 bool Router::deliver(const wire::EngineReply& reply) {
@@ -41,13 +43,25 @@ bool Router::deliver(const wire::EngineReply& reply) {
     return true;
 }
 
-void Router::shut_down_clients() {
+void Router::shut_down_clients(std::function<void()> when_empty) {
+    when_empty_ = std::move(when_empty);
+    if (clients_.empty() && when_empty_) {
+        std::exchange(when_empty_, nullptr)();
+        return;
+    }
     // Copy first: a connection may remove itself while shutting down.
     std::vector<std::shared_ptr<ClientConnection>> live;
     live.reserve(clients_.size());
     for (auto& [id, weak] : clients_)
         if (auto connection = weak.lock()) live.push_back(std::move(connection));
     for (auto& connection : live) connection->shut_down();
+}
+
+void Router::abort_clients() {
+    std::vector<std::shared_ptr<ClientConnection>> live;
+    for (auto& [id, weak] : clients_)
+        if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    for (auto& connection : live) connection->abort();
 }
 
 }  // namespace portico

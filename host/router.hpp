@@ -24,6 +24,8 @@ public:
     virtual void on_engine_reply(const wire::EngineReply& reply) = 0;
     // The gateway is going away: close with 1001 once pending writes are out.
     virtual void shut_down() = 0;
+    // The loop has stopped for good: drop whatever waits on it.
+    virtual void abort() = 0;
 };
 
 // Whether an engine link took a request. A link may also take a request and
@@ -69,7 +71,11 @@ public:
     void remove_client(const std::string& client_id);
     // Hands an engine reply to the client it names; false when it has gone.
     bool deliver(const wire::EngineReply& reply);
-    void shut_down_clients();
+    // Asks every client to close; `when_empty` runs (on this loop) once the
+    // last one has gone, at once if none is connected.
+    void shut_down_clients(std::function<void()> when_empty);
+    // After the loop has stopped: every connection drops what it holds.
+    void abort_clients();
     // Readable from any thread: the number of live client connections.
     std::size_t client_count() const noexcept { return client_count_.load(std::memory_order_relaxed); }
 
@@ -77,6 +83,7 @@ private:
     std::map<std::string, EngineLink*, std::less<>> engines_;
     std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
     std::atomic<std::size_t> client_count_{0};
+    std::function<void()> when_empty_;
 };
 
 }  // namespace portico

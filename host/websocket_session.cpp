@@ -9,6 +9,10 @@ namespace {
 
 // How long a closing connection may take to flush before its socket is cut.
 constexpr std::chrono::seconds close_grace{5};
+// How long the replies owed to a client that closed may hold its close back.
+constexpr std::chrono::seconds peer_close_grace{1};
+// While draining, how soon to look again for input that is still arriving.
+constexpr std::chrono::milliseconds drain_recheck{5};
 
 }  // namespace
 
@@ -22,11 +26,14 @@ WebSocketSession::WebSocketSession(tcp::socket&& socket, Router& router, const G
       deadline_timer_(ws_.get_executor()),
       close_timer_(ws_.get_executor()) {}
 
-WebSocketSession::~WebSocketSession() {
-    if (registered_) router_.remove_client(client_id_);
-}
+WebSocketSession::~WebSocketSession() { router_.remove_client(client_id_); }
 
-void WebSocketSession::run(http::request<http::string_body> request) {
+void WebSocketSession::run(http::request<http::string_body> request, std::string_view early_bytes) {
+    // Known to the router from here on, so that a shutdown reaches it too.
+    router_.add_client(client_id_, weak_from_this());
+    auto& stream = ws_.next_layer();
+    stream.prime(early_bytes);
+    stream.set_close_gate(this);
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
@@ -39,22 +46,25 @@ void WebSocketSession::run(http::request<http::string_body> request) {
 void WebSocketSession::on_accept(const beast::error_code& ec) {
     if (ec) {
         log_.debug("websocket handshake failed: " + ec.message());
+        end_connection();
         return;
     }
-    router_.add_client(client_id_, weak_from_this());
-    registered_ = true;
     log_.debug("client " + client_id_ + " connected");
+    if (state_ == State::handshaking) state_ = State::open;
     do_read();
+    finish_drain_if_done();  // a shutdown came during the handshake
 }
 
 bool WebSocketSession::reading_allowed() const noexcept {
-    return !closing_ && pending_.size() < config_.max_inflight_per_client;
+    return (state_ == State::open || state_ == State::draining) &&
+           pending_.size() < config_.max_inflight_per_client;
 }
 
 void WebSocketSession::do_read() {
     if (reading_) return;
     if (!reading_allowed()) {
-        if (!closing_ && !paused_self_) paused_self_ = shared_from_this();  // a reply resumes it
+        const bool owed = state_ == State::open || state_ == State::draining;
+        if (owed && !paused_self_) paused_self_ = shared_from_this();  // a reply resumes it
         return;
     }
     paused_self_.reset();
@@ -63,20 +73,20 @@ void WebSocketSession::do_read() {
         start_read();
         return;
     }
-    // Until the client says something, wait on the socket itself: a silent
+    // Until the client says something, wait on the connection itself: a silent
     // connection then holds no read buffer and no pending Beast read (its
-    // 1.5 KiB buffer prepared in advance, its chain of handlers). Beast's
-    // own buffer is still empty here: the upgrade was read by HttpSession.
-    beast::get_lowest_layer(ws_).socket().async_wait(
-        tcp::socket::wait_read, [self = shared_from_this()](const beast::error_code& ec) {
-            if (ec) {
-                self->reading_ = false;
-                if (ec != net::error::operation_aborted) self->abandon();
-                return;
-            }
-            self->heard_from_ = true;
-            self->start_read();
-        });
+    // 1.5 KiB buffer prepared in advance, its chain of handlers). Beast's own
+    // buffer is still empty here: the upgrade was read by HttpSession, and
+    // what came behind it waits in the stream, which then answers at once.
+    ws_.next_layer().async_wait_readable([self = shared_from_this()](const beast::error_code& ec) {
+        if (ec) {
+            self->reading_ = false;
+            if (ec != net::error::operation_aborted) self->end_connection();
+            return;
+        }
+        self->heard_from_ = true;
+        self->start_read();
+    });
 }
 
 void WebSocketSession::start_read() {
@@ -91,11 +101,10 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
         // closed: a normal close; message_too_big, bad UTF-8: Beast has sent 1009/1007.
         if (ec != websocket::error::closed && ec != net::error::operation_aborted)
             log_.debug("client " + client_id_ + ": " + ec.message());
-        abandon();
-        close_timer_.cancel();
+        end_connection();
         return;
     }
-    if (!closing_) {
+    if (state_ == State::open || state_ == State::draining) {
         if (ws_.got_binary()) {
             ReplyContext context;
             context.form = MessageForm::envelope;
@@ -109,6 +118,7 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
     // One large message must not pin its buffer for the connection's life.
     if (read_buffer_.capacity() > 16 * 1024) read_buffer_.shrink_to_fit();
     do_read();
+    finish_drain_if_done();
 }
 
 void WebSocketSession::handle_message(std::string_view text) {
@@ -118,7 +128,7 @@ void WebSocketSession::handle_message(std::string_view text) {
         return;
     }
     ClientRequest& request = *parsed.request;
-    if (draining_) {
+    if (state_ == State::draining) {
         send(format_error(request.context, "shutting_down", "the gateway is shutting down"));
         return;
     }
@@ -153,12 +163,17 @@ void WebSocketSession::on_engine_reply(const wire::EngineReply& reply) {
 }
 
 void WebSocketSession::send(std::string message) {
-    if (closing_) return;
+    if (state_ == State::closing || state_ == State::ended) return;
     if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
         log_.warn("client " + client_id_ + " reads too slowly: over " +
                   std::to_string(config_.max_outbound_bytes) + " bytes of replies wait; closing it (1008)");
         // What is not yet in Beast's hands goes.
         outbox_.clear();
+        if (state_ == State::peer_closing) {
+            pending_.clear();
+            release_peer_close();
+            return;
+        }
         begin_close(websocket::close_code::policy_error, "outbound buffer limit exceeded");
         return;
     }
@@ -168,6 +183,10 @@ void WebSocketSession::send(std::string message) {
 
 void WebSocketSession::do_write() {
     if (writing_) return;
+    if (state_ == State::peer_closing) {
+        write_owed_replies();
+        return;
+    }
     if (outbox_.empty()) {
         if (close_after_write_) do_close(*std::exchange(close_after_write_, std::nullopt));
         return;
@@ -190,13 +209,15 @@ void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
     writing_message_ = std::string();  // a large reply must not pin its buffer
     if (ec) {
         writing_ = false;
-        abandon();
+        end_connection();
         return;
     }
     // Framing into the batch costs no system call; keep a batch to a size
-    // that one send() takes comfortably.
+    // that one send() takes comfortably. Once the client's close is held,
+    // Beast writes nothing more: the rest goes as frames of our own.
     constexpr std::size_t max_batch_bytes = 64 * 1024;
-    if (!outbox_.empty() && ws_.next_layer().batched_bytes() < max_batch_bytes) {
+    if (state_ != State::peer_closing && !outbox_.empty() &&
+        ws_.next_layer().batched_bytes() < max_batch_bytes) {
         write_front();
         return;
     }
@@ -208,41 +229,109 @@ void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
 void WebSocketSession::on_flushed(const beast::error_code& ec) {
     writing_ = false;
     if (ec) {
-        abandon();
+        end_connection();
         return;
     }
     do_write();
 }
 
-void WebSocketSession::abandon() {
-    closing_ = true;
+bool WebSocketSession::hold_close() {
+    // Called inside Beast's operation that answers the client's close (or
+    // fails the connection): only the state changes here.
+    if (state_ != State::open && state_ != State::draining) return false;
+    if (pending_.empty() && outbox_.empty()) return false;
+    state_ = State::peer_closing;
+    paused_self_.reset();  // the held close keeps the session alive now
+    arm_close_timer(peer_close_grace);
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+    return true;
+}
+
+void WebSocketSession::write_owed_replies() {
+    auto& stream = ws_.next_layer();
+    if (!stream.holding_close()) return;  // not parked yet: the posted do_write() comes next
+    const bool any = !outbox_.empty();
+    // Behind whatever is already on its way, in order.
+    while (!outbox_.empty()) stream.write_text_frame(outbox_.pop());
+    if (pending_.empty()) release_peer_close();  // the close follows the frames
+    if (any && !writing_) {
+        writing_ = true;
+        stream.flush([self = shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_flushed(ec); });
+    }
+}
+
+void WebSocketSession::release_peer_close() {
+    state_ = State::closing;
+    ws_.next_layer().release_close();
+    arm_close_timer(close_grace);  // Beast tears down next; cut it if it cannot
+}
+
+void WebSocketSession::end_connection() {
+    state_ = State::ended;
     pending_.clear();  // their replies are dropped when they come
     deadline_timer_.cancel();
+    close_timer_.cancel();
     outbox_.clear();
     paused_self_.reset();
+    // Beast's own close, if held, goes on (and fails): its operation completes.
+    ws_.next_layer().release_close();
 }
 
 void WebSocketSession::do_close(PendingClose close) {
-    ws_.async_close(websocket::close_reason(close.code, close.reason), [self = shared_from_this()](const beast::error_code& ec) {
-        if (ec && ec != net::error::operation_aborted)
-            self->log_.debug("client " + self->client_id_ + ": close: " + ec.message());
-    });
+    ws_.async_close(websocket::close_reason(close.code, close.reason),
+                    [self = shared_from_this()](const beast::error_code& ec) {
+                        if (ec && ec != net::error::operation_aborted)
+                            self->log_.debug("client " + self->client_id_ + ": close: " + ec.message());
+                    });
 }
 
 void WebSocketSession::shut_down() {
-    if (closing_ || draining_) return;
-    draining_ = true;
-    arm_close_timer(config_.drain_timeout);
-    finish_drain_if_done();
+    if (state_ == State::open) {
+        state_ = State::draining;
+        arm_close_timer(config_.drain_timeout);
+        finish_drain_if_done();
+    } else if (state_ == State::handshaking) {
+        state_ = State::draining;  // closed once the handshake is done
+        arm_close_timer(config_.drain_timeout);
+    }
+}
+
+void WebSocketSession::abort() {
+    // The event loop has stopped: nothing here will ever complete.
+    paused_self_.reset();
+    ws_.next_layer().abandon();
+}
+
+bool WebSocketSession::all_input_read() {
+    auto& stream = ws_.next_layer();
+    // Before the first frame the session waits on the connection itself.
+    return heard_from_ ? stream.input_drained() : stream.nothing_to_read();
 }
 
 void WebSocketSession::finish_drain_if_done() {
-    if (draining_ && !closing_ && pending_.empty())
-        begin_close(websocket::close_code::going_away, "server shutting down");
+    if (state_ != State::draining || !pending_.empty() || drain_check_posted_) return;
+    // Whatever the client sent before the drain is answered first: close only
+    // once all that has arrived has been read.
+    if (!reading_ || !all_input_read()) {
+        track_deadline(Clock::now() + drain_recheck);
+        return;
+    }
+    // A read may have taken the last bytes already, its handler still in the
+    // loop's queue: close once that queue has run, if no read completed meanwhile.
+    drain_check_posted_ = true;
+    net::post(ws_.get_executor(), [self = shared_from_this(), seen = ws_.next_layer().reads_completed()] {
+        self->drain_check_posted_ = false;
+        const bool quiet = self->ws_.next_layer().reads_completed() == seen;
+        if (quiet && self->state_ == State::draining && self->pending_.empty() && self->reading_ &&
+            self->all_input_read())
+            self->begin_close(websocket::close_code::going_away, "server shutting down");
+        else
+            self->finish_drain_if_done();
+    });
 }
 
 void WebSocketSession::begin_close(websocket::close_code code, const char* reason) {
-    closing_ = true;
+    state_ = State::closing;
     paused_self_.reset();  // the close and its timer keep it alive from here
     pending_.clear();
     deadline_timer_.cancel();
@@ -251,7 +340,7 @@ void WebSocketSession::begin_close(websocket::close_code code, const char* reaso
     do_write();
 }
 
-void WebSocketSession::arm_close_timer(std::chrono::steady_clock::duration after) {
+void WebSocketSession::arm_close_timer(Clock::duration after) {
     close_timer_.expires_after(after);
     // A weak reference: a waiting timer must not keep a finished session alive.
     close_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
@@ -261,20 +350,37 @@ void WebSocketSession::arm_close_timer(std::chrono::steady_clock::duration after
 
 void WebSocketSession::on_close_timer(const beast::error_code& ec) {
     if (ec == net::error::operation_aborted) return;
-    if (!closing_) {
-        // The drain deadline passed: what is still pending gets its one reply now.
-        auto left = std::move(pending_);
-        pending_.clear();
-        for (const auto& [id, request] : left)
-            send(format_error(request.context, "shutting_down",
-                              "the gateway shut down before plugin \"" + request.context.plugin + "\" replied"));
-        if (!closing_) begin_close(websocket::close_code::going_away, "server shutting down");
-        return;
+    switch (state_) {
+        case State::handshaking:
+        case State::draining: {
+            // The drain deadline passed: what is still pending gets its one reply now.
+            auto left = std::move(pending_);
+            pending_.clear();
+            for (const auto& [id, request] : left)
+                send(format_error(request.context, "shutting_down",
+                                  "the gateway shut down before plugin \"" + request.context.plugin + "\" replied"));
+            if (state_ == State::draining) begin_close(websocket::close_code::going_away, "server shutting down");
+            return;
+        }
+        case State::peer_closing:
+            // The engines took too long: the client that closed is not kept waiting.
+            if (!pending_.empty())
+                log_.debug("client " + client_id_ + " closed with " + std::to_string(pending_.size()) +
+                           " requests unanswered after " + std::to_string(peer_close_grace.count()) + " s");
+            pending_.clear();
+            write_owed_replies();
+            return;
+        case State::open:
+            return;
+        case State::closing:
+        case State::ended:
+            break;
     }
     // The close did not finish within the grace period: cut the socket.
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
     paused_self_.reset();
+    ws_.next_layer().release_close();
 }
 
 void WebSocketSession::track_deadline(Clock::time_point deadline) {
@@ -290,7 +396,7 @@ void WebSocketSession::track_deadline(Clock::time_point deadline) {
 void WebSocketSession::on_deadline(const beast::error_code& ec) {
     if (ec == net::error::operation_aborted) return;
     timer_expiry_ = Clock::time_point::max();
-    if (closing_) return;
+    if (state_ == State::closing || state_ == State::ended) return;
     const auto now = Clock::now();
     auto next = Clock::time_point::max();
     std::vector<ReplyContext> expired;

@@ -34,7 +34,7 @@ public:
         nlohmann::json settings;
         try {
             settings = nlohmann::json::parse(context.settings_json);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {
             throw std::invalid_argument(std::string("greet settings: invalid JSON: ") + e.what());
         }
         if (!settings.is_object()) throw std::invalid_argument("greet settings: expected a JSON object");

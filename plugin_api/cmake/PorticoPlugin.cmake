@@ -44,6 +44,10 @@ function(portico_add_plugin name)
     POSITION_INDEPENDENT_CODE ON)
   # Refuse undefined symbols at link time rather than at dlopen time.
   target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  # Without this, g++ marks inline statics (inside std::to_string, say) as
+  # STB_GNU_UNIQUE, and glibc then never unloads the library: a reloaded
+  # plugin would keep every old copy mapped.
+  target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
 
   if(ARG_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIRECTORY})

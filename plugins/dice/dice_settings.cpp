@@ -30,7 +30,7 @@ SettingsResult parse_settings(std::string_view json_text) {
     nlohmann::json document;
     try {
         document = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         return refuse(std::string("invalid JSON: ") + e.what());
     }
     if (!document.is_object()) return refuse("expected a JSON object");

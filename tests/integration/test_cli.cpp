@@ -167,6 +167,14 @@ TEST_CASE("config errors exit 1 with one clear line on stderr", "[cli]") {
         CHECK(run.status.code == 1);
         CHECK_THAT(the_error_line(run.err), Contains(path) && Contains("invalid JSON"));
     }
+    SECTION("a number too large for a double (used to abort with status 134)") {
+        const auto path = write_config(R"({"gateway": {"threads": 1e400}, "plugins": {"dice": )" + dice + "}}");
+        const auto run = run_portico({"--config", path});
+        CHECK(run.status.exited);
+        CHECK(run.status.code == 1);
+        CHECK_THAT(the_error_line(run.err),
+                   Contains(path + ": gateway.threads: invalid JSON: number overflow parsing '1e400'"));
+    }
     SECTION("an unknown key") {
         const auto path = write_config(R"({"plugins": {"dice": )" + dice + R"(}, "gateway": {"listn": "x"}})");
         const auto run = run_portico({"--config", path});

@@ -245,7 +245,8 @@ TEST_CASE("reload replaces a plugin whose .so changed on disk, while requests ar
     require_clean_stop(host);
 }
 
-TEST_CASE("a refused reload changes nothing: bad JSON, a missing .so, a plugin of another API version",
+TEST_CASE("a refused reload changes nothing: bad JSON, a number out of range, a missing .so, a plugin of another "
+          "API version",
           "[reload][refused]") {
     HostUnderTest host(json{{"dice", dice_entry()}, {"test", test_entry()}});
     GatewayClient client(host.gateway_port());
@@ -278,6 +279,17 @@ TEST_CASE("a refused reload changes nothing: bad JSON, a missing .so, a plugin o
         CHECK(outcome.refused);
         CHECK_THAT(outcome.line, Catch::Contains("invalid JSON"));
         still_serving("invalid JSON");
+    }
+    SECTION("a number too large for a double") {
+        // Regression: nlohmann's out_of_range used to escape the config
+        // parser and kill the running gateway with every client on it.
+        host.write_config_text(R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:0", "workers": 1e400}}})");
+        const ReloadOutcome outcome = host.reload();
+        INFO(host.summary());
+        REQUIRE(outcome.finished);
+        CHECK(outcome.refused);
+        CHECK_THAT(outcome.line, Catch::Contains("plugins.dice.workers: invalid JSON: number overflow"));
+        still_serving("a number out of range");
     }
     SECTION("a plugin whose .so is missing") {
         json plugins = {{"dice", dice_entry({{"max_dice", 5}})}, {"test", test_entry()}};

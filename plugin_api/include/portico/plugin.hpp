@@ -87,7 +87,9 @@ public:
     // JSON replies).
     static Reply text(std::string text) { return Reply(Kind::text, std::move(text), {}); }
     // An error. `code` is a short machine-readable word (snake_case, e.g.
-    // "bad_expression"); `message` says what is wrong, and where, for a human.
+    // "bad_expression", at most 64 characters; the host sends "engine_error"
+    // for anything else); `message` says what is wrong, and where, for a
+    // human (never empty).
     static Reply error(std::string code, std::string message) {
         return Reply(Kind::error, std::move(message), std::move(code));
     }

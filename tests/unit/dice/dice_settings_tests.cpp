@@ -88,3 +88,12 @@ TEST_CASE("text that is not a JSON object is refused", "[dice][settings]") {
     CHECK(parse_error("5") == "dice settings: expected a JSON object");
     CHECK(parse_error("null") == "dice settings: expected a JSON object");
 }
+
+// A number too large for a double is an error of its own in nlohmann
+// (out_of_range, not parse_error): refused like any other bad JSON.
+TEST_CASE("numbers out of range are refused, not thrown", "[dice][settings][regression]") {
+    CHECK_THAT(parse_error(R"({"seed": 1e400})"), Catch::StartsWith("dice settings: invalid JSON: "));
+    CHECK_THAT(parse_error(R"({"seed": 1e400})"), Catch::Contains("number overflow"));
+    CHECK_THAT(parse_error(R"({"max_dice": -1e999})"), Catch::StartsWith("dice settings: invalid JSON: "));
+    CHECK(parse_error(R"({"max_dice": 1e300})") == "dice settings: \"max_dice\" must be a positive integer");
+}

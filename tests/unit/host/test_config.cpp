@@ -549,6 +549,70 @@ TEST_CASE_METHOD(ConfigFixture, "settings reach the plugin as JSON text", "[conf
 
 // ---------------------------------------------------------------- errors
 
+// Found by fuzzing: nlohmann throws out_of_range (not parse_error) for a
+// number too large for a double, which used to abort portico at start-up and
+// kill a running gateway on SIGHUP.
+TEST_CASE_METHOD(ConfigFixture, "numbers out of range are refused, naming the key", "[config][error][regression]") {
+    SECTION("a plugin's workers") {
+        const std::string message = error_message(
+            parse_text(R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "workers": 1e400}}})"));
+        CHECK(message == "test.json: plugins.dice.workers: invalid JSON: number overflow parsing '1e400'");
+    }
+    SECTION("negative, in the gateway") {
+        const std::string message = error_message(parse_text(
+            R"({"gateway": {"threads": -1e999}, "plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556"}}})"));
+        CHECK(message == "test.json: gateway.threads: invalid JSON: number overflow parsing '-1e999'");
+    }
+    SECTION("deep in the settings") {
+        const std::string message = error_message(parse_text(
+            R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "settings": {"seed": 2E+308}}}})"));
+        CHECK(message == "test.json: plugins.dice.settings.seed: invalid JSON: number overflow parsing '2E+308'");
+    }
+    SECTION("in a list") {
+        const std::string message = error_message(parse_text(
+            R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "also_bind": ["ipc:///tmp/a", 1e400]}}})"));
+        CHECK(message == "test.json: plugins.dice.also_bind[1]: invalid JSON: number overflow parsing '1e400'");
+    }
+    SECTION("at the top") {
+        CHECK(error_message(parse_text("1e400")) == "test.json: invalid JSON: number overflow parsing '1e400'");
+    }
+    SECTION("an integer beyond 64 bits is a number, but not a valid count") {
+        const std::string message = error_message(parse_text(
+            R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "workers": 123456789012345678901234567890}}})"));
+        CHECK_THAT(message, Catch::StartsWith("test.json: plugins.dice.workers: must be an integer from 1 to"));
+    }
+}
+
+// Found by fuzzing: a "\u0000" in a path or address reached open() and zmq,
+// which stop at the NUL and so checked or bound something else.
+TEST_CASE_METHOD(ConfigFixture, "control characters in paths, addresses and names are refused",
+                 "[config][error][regression]") {
+    CHECK(error_message(parse_text(R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556\u0000x"}}})")) ==
+          "test.json: plugins.dice.endpoint: must not hold control characters (such as \\u0000)");
+    CHECK(error_message(parse_text(
+              R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "library": "dice.so\u0000.txt"}}})")) ==
+          "test.json: plugins.dice.library: must not hold control characters (such as \\u0000)");
+    CHECK(error_message(parse_text(
+              R"({"gateway": {"path": "/ws\n"}, "plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556"}}})")) ==
+          "test.json: gateway.path: must not hold control characters (such as \\u0000)");
+    CHECK(error_message(parse_text(R"({"plugins": {"dice": {"connect": ["tcp://10.0.0.1:1\u0000"]}}})")) ==
+          "test.json: plugins.dice.connect[0]: must not hold control characters (such as \\u0000)");
+}
+
+// Found by fuzzing: deep nesting in settings overflowed the stack when the
+// document was dumped for the plugin.
+TEST_CASE_METHOD(ConfigFixture, "nesting deeper than 64 levels is refused", "[config][error][regression]") {
+    auto nested = [](int levels) {
+        return R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "settings": {"x": )" +
+               std::string(static_cast<std::size_t>(levels), '[') + std::string(static_cast<std::size_t>(levels), ']') +
+               "}}}}";
+    };
+    CHECK(error_message(parse_text(nested(100000))) == "test.json: invalid JSON: nested deeper than 64 levels");
+    // 4 levels above the settings' own: "x" may hold 59 more.
+    CHECK(parse_text(nested(59)).ok());
+    CHECK_FALSE(parse_text(nested(61)).ok());
+}
+
 TEST_CASE_METHOD(ConfigFixture, "invalid JSON is refused with the file name and the position", "[config][error]") {
     SECTION("bad token on line 3") {
         const std::string message = error_message(parse_text("{\n  \"log_level\": \"info\",\n  \"gateway\": {,}\n}"));

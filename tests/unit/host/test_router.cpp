@@ -60,9 +60,11 @@ public:
         ++shut_down_calls_;
         if (on_shut_down_) on_shut_down_();
     }
+    void abort() override { ++abort_calls_; }
 
     std::vector<Received> received_;
     int shut_down_calls_ = 0;
+    int abort_calls_ = 0;
     std::function<void()> on_shut_down_;
 };
 
@@ -290,16 +292,48 @@ TEST_CASE("shut_down_clients tells each live connection once", "[router][shutdow
     router.add_client("gone", gone);
     gone.reset();  // expired but not yet removed: skipped
 
-    router.shut_down_clients();
+    int emptied = 0;
+    router.shut_down_clients([&emptied] { ++emptied; });
     CHECK(alice->shut_down_calls_ == 1);
     CHECK(bob->shut_down_calls_ == 1);
     CHECK(gone_watch.expired());
+    CHECK(emptied == 0);  // they are still connected
 }
 
-TEST_CASE("shut_down_clients with no clients does nothing", "[router][shutdown]") {
+TEST_CASE("shut_down_clients with no clients does nothing but say so", "[router][shutdown]") {
     Router router;
-    CHECK_NOTHROW(router.shut_down_clients());
+    int emptied = 0;
+    CHECK_NOTHROW(router.shut_down_clients([&emptied] { ++emptied; }));
     CHECK(router.client_count() == 0);
+    CHECK(emptied == 1);
+}
+
+TEST_CASE("shut_down_clients says once when the last client has gone", "[router][shutdown]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    router.add_client("alice", alice);
+    router.add_client("bob", bob);
+    int emptied = 0;
+    router.shut_down_clients([&emptied] { ++emptied; });
+    router.remove_client("alice");
+    CHECK(emptied == 0);
+    router.remove_client("bob");
+    CHECK(emptied == 1);
+    router.add_client("carol", alice);
+    router.remove_client("carol");
+    CHECK(emptied == 1);
+}
+
+TEST_CASE("abort_clients tells each live connection", "[router][shutdown]") {
+    Router router;
+    auto alice = std::make_shared<FakeConnection>();
+    auto gone = std::make_shared<FakeConnection>();
+    router.add_client("alice", alice);
+    router.add_client("gone", gone);
+    gone.reset();
+    router.abort_clients();
+    CHECK(alice->abort_calls_ == 1);
 }
 
 TEST_CASE("a connection may remove itself while shutting down", "[router][shutdown]") {
@@ -313,7 +347,9 @@ TEST_CASE("a connection may remove itself while shutting down", "[router][shutdo
         connections.push_back(std::move(connection));
     }
     REQUIRE(router.client_count() == 20);
-    router.shut_down_clients();
+    int emptied = 0;
+    router.shut_down_clients([&emptied] { ++emptied; });
+    CHECK(emptied == 1);
     for (const auto& connection : connections) CHECK(connection->shut_down_calls_ == 1);
     CHECK(router.client_count() == 0);
 }
@@ -334,7 +370,7 @@ TEST_CASE("a connection that drops its last reference while shutting down", "[ro
     router.add_client("leaving", leaving);
     router.add_client("survivor", survivor);
 
-    router.shut_down_clients();
+    router.shut_down_clients([] {});
     CHECK(leaving_called);
     CHECK(leaving_watch.expired());  // released once shut_down_clients is done with it
     CHECK(survivor->shut_down_calls_ == 1);
@@ -350,7 +386,7 @@ TEST_CASE("a connection that removes another while shutting down", "[router][shu
     router.add_client("first", first);
     router.add_client("second", second);
 
-    router.shut_down_clients();
+    router.shut_down_clients([] {});
     // Both were live when shutdown began, so both are told.
     CHECK(first->shut_down_calls_ == 1);
     CHECK(second->shut_down_calls_ == 1);

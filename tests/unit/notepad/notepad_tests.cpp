@@ -162,6 +162,9 @@ TEST_CASE("bad settings are refused with the key named", "[notepad][settings]") 
           "notepad settings: \"max_clients\" must be at most 1000000, got 1000001");
     CHECK(settings_error("[]") == "notepad settings: expected a JSON object");
     CHECK_THAT(settings_error("{"), Catch::StartsWith("notepad settings: invalid JSON: "));
+    // Out of range for a double: nlohmann's out_of_range, refused all the same.
+    CHECK_THAT(settings_error(R"({"max_clients": 1e400})"), Catch::StartsWith("notepad settings: invalid JSON: "));
+    CHECK_THAT(settings_error(R"({"max_clients": 1e400})"), Catch::Contains("number overflow"));
 }
 
 // --- the store ---------------------------------------------------------------
