@@ -1,0 +1,226 @@
+// The zmq frame decoders (host/wire.hpp) on any list of frames.
+//
+// Input: frames, each a length byte N and then N bytes (the last frame takes
+// what is left when the input ends sooner), so "\x04PTC1\x08........" is the
+// frames "PTC1" and an 8-byte request id.
+//
+// Checks: what parse_request, parse_reply and parse_control accept has the
+// shape the protocol gives it, with views into the frames themselves; a
+// refusal of a request says why; no message is two things at once; request
+// ids round-trip; and through a real zmq socket pair (inproc), receive_message
+// gets the frames back (or 0 beyond its capacity), a request sent with
+// send_request and a control word sent with send_control parse back to
+// themselves.
+#include "fuzz_support.hpp"
+#include "wire.hpp"
+
+#include <zmq.hpp>
+
+#include <signal.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+namespace wire = portico::wire;
+using portico::fuzz::as_text;
+
+std::vector<zmq::message_t> split_frames(std::string_view input) {
+    std::vector<zmq::message_t> frames;
+    std::size_t at = 0;
+    while (at < input.size()) {
+        const std::size_t length = static_cast<unsigned char>(input[at++]);
+        const std::string_view frame = input.substr(at, length);
+        frames.emplace_back(frame.data(), frame.size());
+        at += frame.size();
+    }
+    return frames;
+}
+
+bool views_frame(std::string_view view, const zmq::message_t& frame) {
+    return view.data() == static_cast<const char*>(frame.data()) && view.size() == frame.size();
+}
+
+// Two ends of an inproc pipe, made once: the context and sockets are costly.
+struct InprocPair {
+    zmq::context_t context{1};
+    zmq::socket_t sender{context, zmq::socket_type::pair};
+    zmq::socket_t receiver{context, zmq::socket_type::pair};
+    InprocPair() {
+        sender.set(zmq::sockopt::linger, 0);
+        receiver.set(zmq::sockopt::linger, 0);
+        receiver.bind("inproc://fuzz-wire");
+        sender.connect("inproc://fuzz-wire");
+    }
+};
+
+// libFuzzer's timeout timer raises SIGALRM every second; a signal that lands
+// inside a zmq call makes it fail with EINTR, which cppzmq throws. Held off
+// around the socket round trips (and delivered right after), so that a
+// failure there is about the input; the parsers run with the timer live. How
+// the host copes with EINTR is no property of an input, so no finding here.
+class AsyncSignalsHeld {
+public:
+    AsyncSignalsHeld() {
+        sigset_t held;
+        sigemptyset(&held);
+        for (const int signal : {SIGALRM, SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&held, signal);
+        pthread_sigmask(SIG_BLOCK, &held, &previous_);
+    }
+    ~AsyncSignalsHeld() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+    AsyncSignalsHeld(const AsyncSignalsHeld&) = delete;
+    AsyncSignalsHeld& operator=(const AsyncSignalsHeld&) = delete;
+
+private:
+    sigset_t previous_;
+};
+
+InprocPair& inproc_pair() {
+    static InprocPair instance;
+    return instance;
+}
+
+// Receives what the sender just sent; the frames are waiting already (inproc).
+std::size_t receive(std::array<zmq::message_t, wire::max_frames>& frames) {
+    return wire::receive_message(inproc_pair().receiver, frames.data(), frames.size());
+}
+
+void check_request(const std::vector<zmq::message_t>& frames) {
+    std::string problem;
+    const auto request = wire::parse_request(frames.data(), frames.size(), problem);
+    if (!request) {
+        FUZZ_REQUIRE(!problem.empty(), "refused without a reason");
+        return;
+    }
+    if (request->plain) {
+        FUZZ_REQUIRE(frames.size() == 1 && views_frame(request->payload, frames[0]), "plain request");
+        return;
+    }
+    FUZZ_REQUIRE(frames.size() == 4 && wire::frame_view(frames[0]) == wire::magic, "PTC1 request shape");
+    FUZZ_REQUIRE(wire::encode_request_id(request->request_id) == wire::frame_view(frames[1]), "request id");
+    FUZZ_REQUIRE(views_frame(request->client_id, frames[2]) && views_frame(request->payload, frames[3]),
+                 "request views");
+    FUZZ_REQUIRE(request->client_id.size() <= wire::max_client_id_bytes, "client id too long");
+
+    // The same request through send_request() and a socket reads back the same.
+    const AsyncSignalsHeld held;
+    FUZZ_REQUIRE(wire::send_request(inproc_pair().sender, request->request_id, request->client_id, request->payload),
+                 "send_request would block");
+    std::array<zmq::message_t, wire::max_frames> received;
+    const std::size_t count = receive(received);
+    FUZZ_REQUIRE(count == 5 && received[0].size() == 0, "sent request: " + std::to_string(count) + " frames");
+    std::string again_problem;
+    const auto again = wire::parse_request(received.data() + 1, count - 1, again_problem);
+    FUZZ_REQUIRE(again && !again->plain && again->request_id == request->request_id &&
+                     again->client_id == request->client_id && again->payload == request->payload,
+                 "sent request parses differently: " + again_problem);
+}
+
+void check_reply(const std::vector<zmq::message_t>& frames) {
+    const auto reply = wire::parse_reply(frames.data(), frames.size());
+    if (!reply) return;
+    FUZZ_REQUIRE(frames.size() >= 5 && wire::frame_view(frames[0]) == wire::magic, "reply shape");
+    FUZZ_REQUIRE(wire::encode_request_id(reply->request_id) == wire::frame_view(frames[1]), "reply id");
+    FUZZ_REQUIRE(views_frame(reply->client_id, frames[2]), "reply client id");
+    const std::string_view kind = wire::frame_view(frames[3]);
+    switch (reply->kind) {
+        case wire::ReplyKind::json:
+        case wire::ReplyKind::text:
+            FUZZ_REQUIRE(frames.size() == 5 && kind == (reply->kind == wire::ReplyKind::json ? "json" : "text") &&
+                             views_frame(reply->body, frames[4]) && reply->code.empty(),
+                         "result reply");
+            break;
+        case wire::ReplyKind::error:
+            FUZZ_REQUIRE(frames.size() == 6 && kind == "error" && views_frame(reply->code, frames[4]) &&
+                             views_frame(reply->body, frames[5]),
+                         "error reply");
+            break;
+    }
+}
+
+void check_control(const std::vector<zmq::message_t>& frames) {
+    std::string_view info = "untouched";
+    const wire::Control control = wire::parse_control(frames.data(), frames.size(), &info);
+    FUZZ_REQUIRE(wire::parse_control(frames.data(), frames.size()) == control, "info changes the answer");
+    if (control == wire::Control::none) {
+        FUZZ_REQUIRE(info == "untouched", "info set for no control message");
+        return;
+    }
+    FUZZ_REQUIRE(frames.size() >= 2 && wire::frame_view(frames[0]) == wire::magic &&
+                     wire::frame_view(frames[1]) == wire::control_word(control),
+                 "control shape");
+    if (control == wire::Control::pong) {
+        FUZZ_REQUIRE(frames.size() == 3 ? views_frame(info, frames[2]) : info.empty(), "pong info");
+    } else {
+        FUZZ_REQUIRE(frames.size() == 2, "ping or bye with extra frames");
+    }
+    // A control message is neither a request nor a reply.
+    std::string problem;
+    const auto request = wire::parse_request(frames.data(), frames.size(), problem);
+    FUZZ_REQUIRE(!request || request->plain, "control message parses as a PTC1 request");
+    FUZZ_REQUIRE(!wire::parse_reply(frames.data(), frames.size()), "control message parses as a reply");
+
+    if (control == wire::Control::pong) return;  // send_control() sends no info frame
+    const AsyncSignalsHeld held;
+    FUZZ_REQUIRE(wire::send_control(inproc_pair().sender, control), "send_control would block");
+    std::array<zmq::message_t, wire::max_frames> received;
+    const std::size_t count = receive(received);
+    FUZZ_REQUIRE(count == 3 && received[0].size() == 0 &&
+                     wire::parse_control(received.data() + 1, count - 1) == control,
+                 "sent control word parses differently");
+}
+
+void check_receive(const std::vector<zmq::message_t>& frames) {
+    if (frames.empty()) return;  // zmq has no message of no frames
+    const AsyncSignalsHeld held;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                                 : zmq::send_flags::dontwait;
+        FUZZ_REQUIRE(inproc_pair().sender.send(zmq::buffer(frames[i].data(), frames[i].size()), flags), "send would block");
+    }
+    std::array<zmq::message_t, wire::max_frames> received;
+    const std::size_t count = receive(received);
+    if (frames.size() > wire::max_frames) {
+        FUZZ_REQUIRE(count == 0, "an oversized message was not dropped");
+    } else {
+        FUZZ_REQUIRE(count == frames.size(), "received " + std::to_string(count) + " of " +
+                                                 std::to_string(frames.size()) + " frames");
+        for (std::size_t i = 0; i < count; ++i)
+            FUZZ_REQUIRE(wire::frame_view(received[i]) == wire::frame_view(frames[i]), "frame " + std::to_string(i));
+    }
+    // Nothing is left behind for the next input.
+    zmq::message_t extra;
+    FUZZ_REQUIRE(!inproc_pair().receiver.recv(extra, zmq::recv_flags::dontwait), "frames left over");
+}
+
+void check_request_ids(const std::vector<zmq::message_t>& frames) {
+    for (const auto& frame : frames) {
+        const std::string_view bytes = wire::frame_view(frame);
+        const auto id = wire::decode_request_id(bytes);
+        FUZZ_REQUIRE(id.has_value() == (bytes.size() == 8), "decode_request_id accepts " + std::to_string(bytes.size()));
+        if (id) FUZZ_REQUIRE(wire::encode_request_id(*id) == bytes, "request id does not round-trip");
+        if (bytes.size() >= 8) {
+            std::uint64_t value = 0;
+            for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+            const std::string encoded = wire::encode_request_id(value);
+            FUZZ_REQUIRE(encoded.size() == 8 && wire::decode_request_id(encoded) == value, "encode then decode");
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::vector<zmq::message_t> frames = split_frames(as_text(data, size));
+    check_request(frames);
+    check_reply(frames);
+    check_control(frames);
+    check_request_ids(frames);
+    check_receive(frames);
+    return 0;
+}
