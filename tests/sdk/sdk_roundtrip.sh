@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# sdk_roundtrip.sh BUILD_DIR TEMPLATE_DIR PORTICO ZMQ_CLIENT [CXX_COMPILER]
+# sdk_roundtrip.sh BUILD_DIR TEMPLATE_DIR PORTICO ZMQ_CLIENT [CXX_COMPILER [CXX_FLAGS]]
 #
 # Installs the portico build in BUILD_DIR to a temporary prefix, builds the
-# plugin template in TEMPLATE_DIR against it (out of the source tree), runs
-# the template's test, starts PORTICO with the built greet.so on ephemeral
-# ports, and sends it requests with ZMQ_CLIENT. Exit status 0: all went well.
+# plugin template in TEMPLATE_DIR against it (out of the source tree, with
+# CXX_FLAGS if given: a sanitizer build passes its -fsanitize flags), runs
+# the template's test, runs the installed portico-plugin-check on the built
+# greet.so (directly and through the template's check target), starts
+# PORTICO with greet.so on ephemeral ports, and sends it requests with
+# ZMQ_CLIENT. Exit status 0: all went well.
 set -euo pipefail
 
 if [ $# -lt 4 ]; then
-  echo "usage: sdk_roundtrip.sh BUILD_DIR TEMPLATE_DIR PORTICO ZMQ_CLIENT [CXX_COMPILER]" >&2
+  echo "usage: sdk_roundtrip.sh BUILD_DIR TEMPLATE_DIR PORTICO ZMQ_CLIENT [CXX_COMPILER [CXX_FLAGS]]" >&2
   exit 2
 fi
 build_dir=$1
@@ -16,6 +19,7 @@ template_dir=$2
 portico=$3
 zmq_client=$4
 cxx=${5:-}
+cxx_flags=${6:-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/portico-sdk.XXXXXX")
 portico_pid=""
@@ -51,6 +55,7 @@ for file in portico-config-version.cmake portico-targets.cmake PorticoPlugin.cma
 done
 for file in include/portico/plugin.hpp \
             bin/portico \
+            bin/portico-plugin-check \
             lib/portico/plugins/dice.so \
             lib/portico/plugins/notepad.so; do
   [ -f "$prefix/$file" ] || fail "the install has no $file"
@@ -64,6 +69,7 @@ step "building the plugin template against the installed SDK"
 cp -R "$template_dir" "$tmp/greet"
 configure=(cmake -S "$tmp/greet" -B "$tmp/tpl-build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 [ -n "$cxx" ] && configure+=(-DCMAKE_CXX_COMPILER="$cxx")
+[ -n "$cxx_flags" ] && configure+=(-DCMAKE_CXX_FLAGS="$cxx_flags")
 "${configure[@]}" >"$tmp/tpl-configure.log" 2>&1 ||
   { cat "$tmp/tpl-configure.log" >&2; fail "configuring the template"; }
 grep -q "^portico_DIR:PATH=$package_dir\$" "$tmp/tpl-build/CMakeCache.txt" ||
@@ -75,6 +81,21 @@ plugin=$tmp/tpl-build/greet.so
 
 step "running the template's test"
 ctest --test-dir "$tmp/tpl-build" --output-on-failure --timeout 60 || fail "the template's ctest"
+
+step "the installed portico-plugin-check passes greet.so"
+check_status=0
+"$prefix/bin/portico-plugin-check" "$plugin" --settings '{"greeting":"hello"}' --seconds 1 --out "$tmp/check" \
+  >"$tmp/check.out" 2>&1 || check_status=$?
+cat "$tmp/check.out"
+[ "$check_status" -eq 0 ] || fail "portico-plugin-check exited with status $check_status on greet.so"
+grep -q '^PASS: no problems' "$tmp/check.out" || fail "portico-plugin-check did not say PASS"
+grep -q '^ok      calls: .*every reply well-formed' "$tmp/check.out" || fail "portico-plugin-check made no calls"
+
+step "the template's check target runs it too"
+cmake --build "$tmp/tpl-build" --target check >"$tmp/tpl-check.log" 2>&1 ||
+  { cat "$tmp/tpl-check.log" >&2; fail "the template's check target"; }
+grep -q '^PASS: no problems' "$tmp/tpl-check.log" ||
+  { cat "$tmp/tpl-check.log" >&2; fail "the check target did not run portico-plugin-check"; }
 
 step "the template installs its plugin where portico looks"
 cmake --install "$tmp/tpl-build" --prefix "$prefix" >/dev/null || fail "installing the template"
