@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages portico needs to build and test, if missing.
+# Installs the Debian 12 packages portico needs, if missing.
+#   deps.sh          to build and run it
+#   deps.sh test     also what the tests need: Catch2, clang and its
+#                    sanitizer runtimes (fuzzing), llvm-symbolizer (reports)
 set -euo pipefail
 
-packages=(g++ cmake make pkg-config libboost1.81-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev catch2)
+packages=(g++ cmake make pkg-config libboost1.81-dev libzmq3-dev cppzmq-dev nlohmann-json3-dev)
+if [ "${1:-}" = "test" ]; then
+  packages+=(catch2 clang libclang-rt-14-dev llvm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
