@@ -7,7 +7,7 @@
 // and the hidden options with which the checker starts its own engine
 // processes (--child exercise|replay, the inherited descriptors, and
 // --random-ms, the random phase left after a restart).
-#include "error.hpp"
+#include "core/error.hpp"
 
 #include <chrono>
 #include <cstdint>

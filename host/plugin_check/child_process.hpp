@@ -6,7 +6,7 @@
 // (PR_SET_PDEATHSIG). Every wait is bounded; the
 // destructor kills and reaps the group's leader if it still runs, so no
 // path leaves a process or a zombie behind.
-#include "error.hpp"
+#include "core/error.hpp"
 #include "journal.hpp"
 #include "unique_fd.hpp"
 

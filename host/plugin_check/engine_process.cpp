@@ -7,7 +7,7 @@
 #include "input_list.hpp"
 #include "journal.hpp"
 #include "plugin_inspector.hpp"
-#include "plugin_loader.hpp"
+#include "plugin/plugin_loader.hpp"
 #include "process_census.hpp"
 #include "settings_probe.hpp"
 #include "text_display.hpp"
@@ -90,9 +90,9 @@ void report_unload(JournalWriter& journal, const std::string& path) {
 PluginConfig config_for(const CheckOptions& options, const PluginFacts& facts) {
     PluginConfig config;
     config.name = plugin_name_for(facts, options.plugin_path);
-    config.library = options.plugin_path;
-    config.workers = options.threads;
-    config.settings_json = options.settings_json;
+    config.engine.library = options.plugin_path;
+    config.engine.workers = options.threads;
+    config.engine.settings_json = options.settings_json;
     return config;
 }
 
@@ -120,7 +120,7 @@ int exercise(const CheckOptions& options, JournalWriter& journal, FlightRecorder
     recorder.begin(0, Operation::create, options.settings_json);
     auto loaded = load_plugin(config_for(options, facts));
     recorder.end(0);
-    const bool engine_made = loaded.ok();
+    const bool engine_made = loaded.has_value();
     if (!loaded) {
         journal.finding(Severity::problem, "load", "portico refuses it: " + loaded.error().message);
     } else {

@@ -10,7 +10,7 @@
 // The stamps and sizes are lock-free atomics (address-free, so they work
 // across processes). The checker reads an input's bytes only once the engine
 // process is dead: nothing writes them then.
-#include "error.hpp"
+#include "core/error.hpp"
 #include "unique_fd.hpp"
 
 #include <chrono>

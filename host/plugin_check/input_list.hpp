@@ -3,7 +3,7 @@
 // (inputs may hold any byte and be 1 MiB long: too much for an argument).
 // Used for the inputs to skip (those that crashed or hung an earlier engine
 // process) and for the one input a replay runs.
-#include "error.hpp"
+#include "core/error.hpp"
 #include "unique_fd.hpp"
 
 #include <string>

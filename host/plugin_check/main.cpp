@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     }
     if (line.version) {
         std::cout << "portico-plugin-check " << PORTICO_VERSION << " (plugin API "
-                  << api_version_text(portico::pack_api_version(portico::api_version_major, portico::api_version_minor))
+                  << portico::api_version_text(portico::pack_api_version(portico::api_version_major, portico::api_version_minor))
                   << ")\n";
         return 0;
     }

@@ -1,6 +1,6 @@
 #include "plugin_inspector.hpp"
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "text_display.hpp"
 
 #include <filesystem>
@@ -27,10 +27,6 @@ struct InfoField {
 
 }  // namespace
 
-std::string api_version_text(std::uint32_t packed) {
-    return std::to_string(packed >> 16) + "." + std::to_string(packed & 0xffffu);
-}
-
 std::string plugin_name_for(const PluginFacts& facts, const std::string& path) {
     if (is_valid_plugin_name(facts.name)) return facts.name;
     const std::string stem = file_stem(path);
@@ -42,17 +38,16 @@ PluginInspector::PluginInspector(std::string path, FlightRecorder& recorder, Jou
 
 PluginFacts PluginInspector::inspect() {
     PluginFacts facts;
-    boost::dll::fs::error_code ec;
     recorder_.begin(0, Operation::load, path_);
-    library_.load(path_, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    library_ = std::make_unique<PluginLibrary>(path_);
     recorder_.end(0);
     // Why it cannot be loaded is said by load_plugin(), in portico's words.
-    facts.loaded = !ec && library_.is_loaded();
+    facts.loaded = library_->loaded();
     if (!facts.loaded) return facts;
     check_symbols(facts);
     check_version(facts);
     if (facts.compatible && facts.has_info) check_info(facts);
-    if (facts.compatible && facts.has_factory) factory_ = &library_.get<EngineFactory>(factory_symbol);
+    if (facts.compatible && facts.has_factory) factory_ = library_->factory();
     return facts;
 }
 
@@ -60,9 +55,9 @@ void PluginInspector::check_symbols(PluginFacts& facts) {
     std::vector<std::string> present;
     std::vector<std::string> missing;
     for (const char* symbol : {api_version_symbol, info_symbol, factory_symbol})
-        (library_.has(symbol) ? present : missing).push_back(symbol);
-    facts.has_info = library_.has(info_symbol);
-    facts.has_factory = library_.has(factory_symbol);
+        (library_->has(symbol) ? present : missing).push_back(symbol);
+    facts.has_info = library_->has(info_symbol);
+    facts.has_factory = library_->has(factory_symbol);
     if (missing.empty()) {
         journal_.finding(Severity::ok, "symbols", join(present) + " are exported");
     } else if (present.empty()) {
@@ -77,9 +72,9 @@ void PluginInspector::check_symbols(PluginFacts& facts) {
 }
 
 void PluginInspector::check_version(PluginFacts& facts) {
-    if (!library_.has(api_version_symbol)) return;
+    if (!library_->has(api_version_symbol)) return;
     recorder_.begin(0, Operation::info, api_version_symbol);
-    facts.api_version = library_.get<std::uint32_t() noexcept>(api_version_symbol)();
+    facts.api_version = library_->api_version().value_or(0);
     recorder_.end(0);
     const std::uint32_t ours = pack_api_version(api_version_major, api_version_minor);
     const std::string theirs_text = api_version_text(facts.api_version);
@@ -104,7 +99,7 @@ void PluginInspector::check_version(PluginFacts& facts) {
 
 void PluginInspector::check_info(PluginFacts& facts) {
     recorder_.begin(0, Operation::info, info_symbol);
-    const PluginInfo* info = library_.get<const PluginInfo*() noexcept>(info_symbol)();
+    const PluginInfo* info = library_->info();
     recorder_.end(0);
     if (info == nullptr) {
         journal_.finding(Severity::problem, "info", std::string(info_symbol) + " returns a null pointer");

@@ -2,7 +2,8 @@
 // Looks at a plugin library before any engine exists: its exported symbols,
 // its API version and its info strings, reporting each through the journal.
 //
-// It uses Boost.DLL itself rather than load_plugin(), which stops at the
+// It opens the library itself (plugin/plugin_library.hpp) rather than
+// through load_plugin(), which stops at the
 // first fault with one message: here every missing symbol is named, the
 // version is compared without calling anything else (a plugin of another
 // major version is never asked for its info), null or unprintable info
@@ -13,9 +14,10 @@
 
 #include <portico/plugin.hpp>
 
-#include <boost/dll/shared_library.hpp>
+#include "plugin/plugin_library.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace portico::plugin_check {
@@ -46,12 +48,10 @@ private:
     std::string path_;
     FlightRecorder& recorder_;
     JournalWriter& journal_;
-    boost::dll::shared_library library_;
+    std::unique_ptr<PluginLibrary> library_;
     EngineFactory* factory_ = nullptr;
 };
 
-// "1.0" for a packed version.
-std::string api_version_text(std::uint32_t packed);
 // The name to serve the plugin under in messages and EngineContext: its own
 // name if it is a valid plugin name, else the file's, else "plugin".
 std::string plugin_name_for(const PluginFacts& facts, const std::string& path);

@@ -1,6 +1,6 @@
 #include "reply_check.hpp"
 
-#include "checked_reply.hpp"
+#include "engine/checked_reply.hpp"
 #include "text_display.hpp"
 
 #include <nlohmann/json.hpp>

@@ -9,8 +9,8 @@
 // a shorthand request is "PLUGIN PAYLOAD" trimmed; every envelope reply is
 // valid JSON and valid UTF-8 and echoes the id and plugin; shorthand replies
 // are the body as it is, or "error: " and the message.
-#include "client_message.hpp"
-#include "config.hpp"
+#include "gateway/client_message.hpp"
+#include "config/config.hpp"
 #include "fuzz_support.hpp"
 
 #include <nlohmann/json.hpp>
@@ -26,7 +26,7 @@ using nlohmann::json;
 using portico::MessageForm;
 using portico::ParsedMessage;
 using portico::ReplyContext;
-using portico::wire::ReplyKind;
+using ReplyKind = portico::Reply::Kind;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -126,10 +126,7 @@ void check_replies(const ParsedMessage& parsed) {
     const std::string error_reply = portico::format_error(context, "engine_error", payload);
     const bool payload_is_json = json::accept(payload);
     const std::string json_body = payload_is_json ? payload : R"({"rolls":[1,2],"total":3})";
-    portico::wire::EngineReply engine_reply;
-    engine_reply.kind = ReplyKind::json;
-    engine_reply.body = json_body;
-    const std::string json_reply = portico::format_engine_reply(context, engine_reply);
+    const std::string json_reply = portico::format_engine_reply(context, portico::Reply::json(json_body));
     if (context.form == MessageForm::shorthand) {
         FUZZ_REQUIRE(text_reply == payload && json_reply == json_body && error_reply == "error: " + payload,
                      describe(parsed));

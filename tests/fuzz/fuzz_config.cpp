@@ -11,7 +11,7 @@
 // notepad.so and echo.so in it (empty files: only their existence is checked)
 // and uses it as plugin_dir and as the config's own directory, so configs that
 // serve these plugins are accepted and reach every check.
-#include "config.hpp"
+#include "config/config.hpp"
 #include "fuzz_support.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -83,44 +83,44 @@ void check_gateway(const portico::GatewayConfig& gateway) {
 void check_plugin(const portico::PluginConfig& plugin, Role role) {
     const std::string where = "plugins." + plugin.name + " (role " + role_name(role) + ")";
     FUZZ_REQUIRE(portico::is_valid_plugin_name(plugin.name) && plugin.name != "portico", where);
-    FUZZ_REQUIRE(plugin.workers >= 1 && plugin.workers <= 256, where + ".workers");
-    FUZZ_REQUIRE(plugin.timeout.count() >= 1 && plugin.timeout.count() <= 3'600'000, where + ".timeout_ms");
-    FUZZ_REQUIRE(plugin.max_request_bytes >= 16 && plugin.max_request_bytes <= 64u * 1024 * 1024,
+    FUZZ_REQUIRE(plugin.engine.workers >= 1 && plugin.engine.workers <= 256, where + ".workers");
+    FUZZ_REQUIRE(plugin.route.timeout.count() >= 1 && plugin.route.timeout.count() <= 3'600'000, where + ".timeout_ms");
+    FUZZ_REQUIRE(plugin.engine.max_request_bytes >= 16 && plugin.engine.max_request_bytes <= 64u * 1024 * 1024,
                  where + ".max_request_bytes");
-    FUZZ_REQUIRE(plugin.max_queued >= 1 && plugin.max_queued <= 10'000'000, where + ".max_queued");
-    FUZZ_REQUIRE(plugin.max_attempts >= 1 && plugin.max_attempts <= 16, where + ".max_attempts");
-    FUZZ_REQUIRE(plugin.heartbeat.count() >= 10 && plugin.heartbeat.count() <= 60'000, where + ".heartbeat_ms");
-    FUZZ_REQUIRE(plugin.dead_after > plugin.heartbeat && plugin.dead_after.count() <= 600'000,
+    FUZZ_REQUIRE(plugin.engine.max_queued >= 1 && plugin.engine.max_queued <= 10'000'000, where + ".max_queued");
+    FUZZ_REQUIRE(plugin.route.max_attempts >= 1 && plugin.route.max_attempts <= 16, where + ".max_attempts");
+    FUZZ_REQUIRE(plugin.route.heartbeat.count() >= 10 && plugin.route.heartbeat.count() <= 60'000, where + ".heartbeat_ms");
+    FUZZ_REQUIRE(plugin.route.dead_after > plugin.route.heartbeat && plugin.route.dead_after.count() <= 600'000,
                  where + ".dead_after_ms");
 
-    const nlohmann::json settings = nlohmann::json::parse(plugin.settings_json, nullptr, false);
-    FUZZ_REQUIRE(settings.is_object(), where + ".settings: " + plugin.settings_json);
+    const nlohmann::json settings = nlohmann::json::parse(plugin.engine.settings_json, nullptr, false);
+    FUZZ_REQUIRE(settings.is_object(), where + ".settings: " + plugin.engine.settings_json);
 
-    FUZZ_REQUIRE(no_control(plugin.library), where + ".library holds a control character");
-    FUZZ_REQUIRE(no_control(plugin.endpoint), where + ".endpoint holds a control character");
-    for (const auto& address : plugin.connect) FUZZ_REQUIRE(no_control(address), where + ".connect holds a control character");
-    for (const auto& address : plugin.also_bind) FUZZ_REQUIRE(no_control(address), where + ".also_bind holds a control character");
-    FUZZ_REQUIRE(plugin.endpoint.empty() || is_zmq_address(plugin.endpoint), where + ".endpoint " + plugin.endpoint);
-    FUZZ_REQUIRE(plugin.connect.size() <= 63 && plugin.also_bind.size() <= 63, where);
-    for (const auto& address : plugin.connect)
+    FUZZ_REQUIRE(no_control(plugin.engine.library), where + ".library holds a control character");
+    FUZZ_REQUIRE(no_control(plugin.serve.endpoint), where + ".endpoint holds a control character");
+    for (const auto& address : plugin.route.connect) FUZZ_REQUIRE(no_control(address), where + ".connect holds a control character");
+    for (const auto& address : plugin.serve.also_bind) FUZZ_REQUIRE(no_control(address), where + ".also_bind holds a control character");
+    FUZZ_REQUIRE(plugin.serve.endpoint.empty() || is_zmq_address(plugin.serve.endpoint), where + ".endpoint " + plugin.serve.endpoint);
+    FUZZ_REQUIRE(plugin.route.connect.size() <= 63 && plugin.serve.also_bind.size() <= 63, where);
+    for (const auto& address : plugin.route.connect)
         FUZZ_REQUIRE(is_zmq_address(address) && address.find('*') == std::string::npos, where + ".connect " + address);
-    for (const auto& address : plugin.also_bind) FUZZ_REQUIRE(is_zmq_address(address), where + ".also_bind " + address);
+    for (const auto& address : plugin.serve.also_bind) FUZZ_REQUIRE(is_zmq_address(address), where + ".also_bind " + address);
 
     switch (role) {
-        case Role::engine: FUZZ_REQUIRE(!plugin.endpoint.empty(), where + ": nothing to serve"); break;
+        case Role::engine: FUZZ_REQUIRE(!plugin.serve.endpoint.empty(), where + ": nothing to serve"); break;
         case Role::gateway:
-            FUZZ_REQUIRE(!plugin.connect.empty() ||
-                             (!plugin.endpoint.empty() && plugin.endpoint.find('*') == std::string::npos),
+            FUZZ_REQUIRE(!plugin.route.connect.empty() ||
+                             (!plugin.serve.endpoint.empty() && plugin.serve.endpoint.find('*') == std::string::npos),
                          where + ": no engine to reach");
             break;
         case Role::all:
-            FUZZ_REQUIRE(!plugin.connect.empty() || !plugin.endpoint.empty(), where + ": neither served nor reached");
+            FUZZ_REQUIRE(!plugin.route.connect.empty() || !plugin.serve.endpoint.empty(), where + ": neither served nor reached");
             break;
     }
-    FUZZ_REQUIRE(fs::path(plugin.library).is_absolute(), where + ".library " + plugin.library);
+    FUZZ_REQUIRE(fs::path(plugin.engine.library).is_absolute(), where + ".library " + plugin.engine.library);
     if (plugin.served_here(role)) {
         std::error_code ec;
-        FUZZ_REQUIRE(fs::is_regular_file(plugin.library, ec), where + ": served from a missing " + plugin.library);
+        FUZZ_REQUIRE(fs::is_regular_file(plugin.engine.library, ec), where + ": served from a missing " + plugin.engine.library);
     }
 }
 
@@ -151,7 +151,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
     // The built-in default parses, or nothing else is worth fuzzing.
     const auto builtin = portico::default_config(portico::ConfigDefaults{plugin_dir, Role::all});
-    FUZZ_REQUIRE(builtin.ok(), builtin.error().message);
+    FUZZ_REQUIRE(builtin.has_value(), builtin.error().message);
     return 0;
 }
 

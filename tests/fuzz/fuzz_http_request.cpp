@@ -12,8 +12,8 @@
 // HEAD, with the length GET would send); no response to HEAD has a body;
 // every response closes the connection, serialises, and reads back the same.
 #include "fuzz_support.hpp"
-#include "http_routes.hpp"
-#include "net.hpp"
+#include "gateway/http_routes.hpp"
+#include "core/net.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -12,7 +12,7 @@
 // send_request and a control word sent with send_control parse back to
 // themselves.
 #include "fuzz_support.hpp"
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 #include <zmq.hpp>
 
@@ -126,18 +126,19 @@ void check_reply(const std::vector<zmq::message_t>& frames) {
     if (!reply) return;
     FUZZ_REQUIRE(frames.size() >= 5 && wire::frame_view(frames[0]) == wire::magic, "reply shape");
     FUZZ_REQUIRE(wire::encode_request_id(reply->request_id) == wire::frame_view(frames[1]), "reply id");
-    FUZZ_REQUIRE(views_frame(reply->client_id, frames[2]), "reply client id");
+    FUZZ_REQUIRE(reply->client_id == wire::frame_view(frames[2]), "reply client id");
     const std::string_view kind = wire::frame_view(frames[3]);
-    switch (reply->kind) {
-        case wire::ReplyKind::json:
-        case wire::ReplyKind::text:
-            FUZZ_REQUIRE(frames.size() == 5 && kind == (reply->kind == wire::ReplyKind::json ? "json" : "text") &&
-                             views_frame(reply->body, frames[4]) && reply->code.empty(),
+    const portico::Reply& r = reply->reply;
+    switch (r.kind()) {
+        case portico::Reply::Kind::json:
+        case portico::Reply::Kind::text:
+            FUZZ_REQUIRE(frames.size() == 5 && kind == (r.kind() == portico::Reply::Kind::json ? "json" : "text") &&
+                             r.body() == wire::frame_view(frames[4]) && r.code().empty(),
                          "result reply");
             break;
-        case wire::ReplyKind::error:
-            FUZZ_REQUIRE(frames.size() == 6 && kind == "error" && views_frame(reply->code, frames[4]) &&
-                             views_frame(reply->body, frames[5]),
+        case portico::Reply::Kind::error:
+            FUZZ_REQUIRE(frames.size() == 6 && kind == "error" && r.code() == wire::frame_view(frames[4]) &&
+                             r.body() == wire::frame_view(frames[5]),
                          "error reply");
             break;
     }

@@ -1,7 +1,7 @@
 // The real dice.so, through the loader and the engine's handle(): 1d6 is
 // fair. Seeded, so the verdict is reproducible; the threshold is the
 // chi-square critical value for 5 degrees of freedom at p = 0.001.
-#include "plugin_loader.hpp"
+#include "plugin/plugin_loader.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -17,10 +17,10 @@ constexpr double chi_square_5dof_p001 = 20.52;
 std::shared_ptr<portico::LoadedPlugin> load_dice(const std::string& settings_json, unsigned workers) {
     portico::PluginConfig config;
     config.name = "dice";
-    config.library = PORTICO_DICE_PLUGIN;
-    config.endpoint = "tcp://127.0.0.1:*";
-    config.workers = workers;
-    config.settings_json = settings_json;
+    config.engine.library = PORTICO_DICE_PLUGIN;
+    config.serve.endpoint = "tcp://127.0.0.1:*";
+    config.engine.workers = workers;
+    config.engine.settings_json = settings_json;
     auto loaded = portico::load_plugin(config);
     if (!loaded) FAIL(loaded.error().message);
     return loaded.value();

@@ -2,8 +2,8 @@
 // refused with a message that names the plugin, its file and the reason; a
 // good plugin loads with its info; unloading destroys the engine first and
 // then really unloads the library, as often as it is done.
-#include "config.hpp"
-#include "plugin_loader.hpp"
+#include "config/config.hpp"
+#include "plugin/plugin_loader.hpp"
 #include "support/subprocess.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,17 +23,17 @@ portico::PluginConfig plugin_config(const std::string& name, const std::string& 
                                     const std::string& settings_json = "{}") {
     portico::PluginConfig config;
     config.name = name;
-    config.library = library;
-    config.endpoint = "tcp://127.0.0.1:*";
-    config.workers = 2;
-    config.settings_json = settings_json;
+    config.engine.library = library;
+    config.serve.endpoint = "tcp://127.0.0.1:*";
+    config.engine.workers = 2;
+    config.engine.settings_json = settings_json;
     return config;
 }
 
 // The loader's refusal; fails the test if it loaded.
 portico::Error refusal(const portico::PluginConfig& config) {
     auto loaded = portico::load_plugin(config);
-    REQUIRE_FALSE(loaded.ok());
+    REQUIRE_FALSE(loaded.has_value());
     return loaded.error();
 }
 
@@ -108,7 +108,7 @@ TEST_CASE("a missing plugin file is refused", "[loading]") {
         const std::string text =
             R"({"plugins": {"ghost": {"library": ")" + missing + R"(", "endpoint": "tcp://127.0.0.1:0"}}})";
         auto config = portico::parse_config(text, "ghost.json", dir.path(), portico::ConfigDefaults{dir.path()});
-        REQUIRE_FALSE(config.ok());
+        REQUIRE_FALSE(config.has_value());
         CHECK(config.error().code == "invalid_config");
         CHECK_THAT(config.error().message,
                    Contains("ghost.json") && Contains("plugins.ghost.library") && Contains(missing));
@@ -116,7 +116,7 @@ TEST_CASE("a missing plugin file is refused", "[loading]") {
     SECTION("by the config when the default plugin directory lacks it") {
         const std::string text = R"({"plugins": {"ghost": {"endpoint": "tcp://127.0.0.1:0"}}})";
         auto config = portico::parse_config(text, "ghost.json", dir.path(), portico::ConfigDefaults{dir.path()});
-        REQUIRE_FALSE(config.ok());
+        REQUIRE_FALSE(config.has_value());
         CHECK_THAT(config.error().message, Contains("ghost.json") && Contains("plugins.ghost") && Contains(missing));
     }
     SECTION("by the loader") {
@@ -128,7 +128,7 @@ TEST_CASE("a missing plugin file is refused", "[loading]") {
 
 TEST_CASE("the dice plugin loads with its info and serves requests", "[loading]") {
     auto loaded = portico::load_plugin(plugin_config("dice", PORTICO_DICE_PLUGIN));
-    REQUIRE(loaded.ok());
+    REQUIRE(loaded.has_value());
     auto& plugin = *loaded.value();
     CHECK(plugin.name() == "dice");
     CHECK(plugin.version() == "1.0.0");
@@ -145,7 +145,7 @@ TEST_CASE("the dice plugin loads with its info and serves requests", "[loading]"
 
 TEST_CASE("the engine gets its settings as JSON text", "[loading]") {
     auto loaded = portico::load_plugin(plugin_config("test", PORTICO_FIXTURE_MISBEHAVING, R"({"answer":42})"));
-    REQUIRE(loaded.ok());
+    REQUIRE(loaded.has_value());
     const auto reply = call(*loaded.value(), "settings");
     REQUIRE(reply.kind() == portico::Reply::Kind::json);
     CHECK(nlohmann::json::parse(reply.body()) == nlohmann::json{{"answer", 42}});
@@ -153,7 +153,7 @@ TEST_CASE("the engine gets its settings as JSON text", "[loading]") {
 
 TEST_CASE("an exception from handle() stays in the plugin and becomes an engine_error reply", "[loading]") {
     auto loaded = portico::load_plugin(plugin_config("test", PORTICO_FIXTURE_MISBEHAVING));
-    REQUIRE(loaded.ok());
+    REQUIRE(loaded.has_value());
     const auto reply = call(*loaded.value(), "throw");
     CHECK(reply.kind() == portico::Reply::Kind::error);
     CHECK(reply.code() == "engine_error");
@@ -173,7 +173,7 @@ TEST_CASE("unloading destroys the engine, then unloads the library; twice in a r
         INFO("round " << round);
         {
             auto loaded = portico::load_plugin(config);
-            REQUIRE(loaded.ok());
+            REQUIRE(loaded.has_value());
             CHECK(library_is_mapped(PORTICO_FIXTURE_MISBEHAVING));
             CHECK(call(*loaded.value(), "text round").body() == "round");
         }
@@ -189,8 +189,8 @@ TEST_CASE("unloading destroys the engine, then unloads the library; twice in a r
 TEST_CASE("two loads of one library are independent", "[loading]") {
     auto first = portico::load_plugin(plugin_config("one", PORTICO_FIXTURE_MISBEHAVING));
     auto second = portico::load_plugin(plugin_config("two", PORTICO_FIXTURE_MISBEHAVING));
-    REQUIRE(first.ok());
-    REQUIRE(second.ok());
+    REQUIRE(first.has_value());
+    REQUIRE(second.has_value());
     first.value().reset();
     // The library stays while the second engine lives.
     CHECK(library_is_mapped(PORTICO_FIXTURE_MISBEHAVING));

@@ -2,7 +2,7 @@
 // speaking the PTC1 frames) sees, with a real Host in this process.
 #include "support/test_host.hpp"
 #include "support/zmq_client.hpp"
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 #include "call_stats.hpp"
 #include "input_list.hpp"
 #include "journal.hpp"
-#include "checked_reply.hpp"
+#include "engine/checked_reply.hpp"
 #include "reply_check.hpp"
 #include "text_display.hpp"
 #include "usage_examples.hpp"
@@ -156,22 +156,22 @@ TEST_CASE("the journal carries any byte, one record per line", "[journal]") {
     JournalReader reader;
     reader.feed("stage\tload\nfinding\tok\tsym");
     auto first = reader.next();
-    REQUIRE(first);
+    REQUIRE(first.has_value());
     CHECK(*first == std::vector<std::string>{"stage", "load"});
     CHECK_FALSE(reader.next());  // the second record is not complete yet
     reader.feed("bols\t" + escape_field("a\tb") + "\n");
     auto second = reader.next();
-    REQUIRE(second);
+    REQUIRE(second.has_value());
     CHECK(*second == std::vector<std::string>{"finding", "ok", "symbols", "a\tb"});
 }
 
 TEST_CASE("input lists hand any inputs over", "[inputs]") {
     const std::vector<std::string> inputs = {"", "crash", std::string("\0\xff", 2), std::string(1 << 20, 'x')};
     auto fd = write_input_list(inputs);
-    REQUIRE(fd);
+    REQUIRE(fd.has_value());
     // read_input_list takes the descriptor over; give it its own.
     auto read = read_input_list(::dup(fd.value().get()));
-    REQUIRE(read);
+    REQUIRE(read.has_value());
     CHECK(read.value() == inputs);
 }
 

@@ -1,6 +1,6 @@
 #include "test_host.hpp"
 
-#include "host.hpp"
+#include "app/host.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // What the host makes of a plugin's reply before any client sees it
 // (host/checked_reply.hpp): no socket, no plugin loaded.
-#include "checked_reply.hpp"
+#include "engine/checked_reply.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // What a WebSocket client sends and what it gets back (host/client_message.hpp):
 // both message forms, every way a message is refused, and every reply shape.
 // Replies in the envelope form are checked by parsing them with nlohmann.
-#include "client_message.hpp"
+#include "gateway/client_message.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -19,8 +19,8 @@ using portico::ClientRequest;
 using portico::MessageForm;
 using portico::RejectedMessage;
 using portico::ReplyContext;
-using portico::wire::EngineReply;
-using portico::wire::ReplyKind;
+using portico::Reply;
+using ReplyKind = portico::Reply::Kind;
 
 const std::string replacement_character = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 
@@ -516,28 +516,20 @@ TEST_CASE("a rejected message formats to a reply in its own form", "[client_mess
 }
 
 TEST_CASE("format_engine_reply: results and errors from an engine", "[client_message][format]") {
-    EngineReply reply;
-    reply.request_id = 5;
-    reply.client_id = "client-1";
-
     SECTION("json result, envelope") {
-        reply.kind = ReplyKind::json;
-        reply.body = R"({"total":11})";
+        const Reply reply = Reply::json(R"({"total":11})");
         const json out = parse_reply(portico::format_engine_reply(envelope_context("5", "dice"), reply));
         CHECK(keys_of(out) == std::set<std::string>{"id", "plugin", "ok", "result"});
         CHECK(out.at("result").at("total") == 11);
         CHECK(out.at("ok") == true);
     }
     SECTION("text result, envelope") {
-        reply.kind = ReplyKind::text;
-        reply.body = "11";
+        const Reply reply = Reply::text("11");
         const json out = parse_reply(portico::format_engine_reply(envelope_context("5", "dice"), reply));
         CHECK(out.at("result") == "11");
     }
     SECTION("error, envelope: code and message from the engine") {
-        reply.kind = ReplyKind::error;
-        reply.code = "bad_expression";
-        reply.body = "no dice in \"x\"";
+        const Reply reply = Reply::error("bad_expression", "no dice in \"x\"");
         const json out = parse_reply(portico::format_engine_reply(envelope_context("5", "dice"), reply));
         CHECK(keys_of(out) == std::set<std::string>{"id", "plugin", "ok", "error"});
         CHECK(out.at("ok") == false);
@@ -545,13 +537,9 @@ TEST_CASE("format_engine_reply: results and errors from an engine", "[client_mes
         CHECK(out.at("error").at("message") == "no dice in \"x\"");
     }
     SECTION("shorthand") {
-        reply.kind = ReplyKind::json;
-        reply.body = R"({"total":11})";
-        CHECK(portico::format_engine_reply(shorthand_context(), reply) == R"({"total":11})");
-        reply.kind = ReplyKind::error;
-        reply.code = "bad_expression";
-        reply.body = "no dice";
-        CHECK(portico::format_engine_reply(shorthand_context(), reply) == "error: no dice");
+        CHECK(portico::format_engine_reply(shorthand_context(), Reply::json(R"({"total":11})")) == R"({"total":11})");
+        CHECK(portico::format_engine_reply(shorthand_context(), Reply::error("bad_expression", "no dice")) ==
+              "error: no dice");
     }
 }
 

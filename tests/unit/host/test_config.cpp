@@ -2,7 +2,7 @@
 // key of the gateway and plugin sections, and every way a config is refused.
 // Plugin files are placeholder files in a private temp dir (config parsing only
 // checks that they exist); the built-in default uses the real dice.so.
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include "temp_dir.hpp"
 
@@ -31,7 +31,7 @@ std::string normal(const fs::path& path) { return path.lexically_normal().string
 
 // The message of a refused config, after checking it was refused with the config code.
 std::string error_message(const Expected<Config>& result) {
-    REQUIRE_FALSE(result.ok());
+    REQUIRE_FALSE(result.has_value());
     CHECK(result.error().code == "invalid_config");
     return result.error().message;
 }
@@ -80,7 +80,7 @@ protected:
 
 TEST_CASE("the built-in default config serves dice and the gateway on loopback", "[config][default]") {
     const auto result = portico::default_config(ConfigDefaults{dice_dir()});
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const Config& config = result.value();
     CHECK(config.source == "<built-in default config>");
     CHECK(config.log_level == LogLevel::info);
@@ -92,12 +92,12 @@ TEST_CASE("the built-in default config serves dice and the gateway on loopback",
     REQUIRE(config.plugins.size() == 1);
     const PluginConfig& dice = config.plugins.front();
     CHECK(dice.name == "dice");
-    CHECK(dice.endpoint == "tcp://127.0.0.1:5556");
-    CHECK(dice.workers == 2);
-    CHECK(dice.library == normal(DICE_PLUGIN_PATH));
-    CHECK(dice.settings_json == "{}");
-    CHECK(dice.idempotent);  // rolling dice again is harmless
-    CHECK(dice.connect.empty());
+    CHECK(dice.serve.endpoint == "tcp://127.0.0.1:5556");
+    CHECK(dice.engine.workers == 2);
+    CHECK(dice.engine.library == normal(DICE_PLUGIN_PATH));
+    CHECK(dice.engine.settings_json == "{}");
+    CHECK(dice.route.idempotent);  // rolling dice again is harmless
+    CHECK(dice.route.connect.empty());
     CHECK(config.role == Role::all);
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("the built-in default is refused when the plugin dir has no dice.so", 
 
 TEST_CASE("the shipped example config loads with every key honoured", "[config][example]") {
     const auto result = portico::load_config_file(PORTICO_EXAMPLE_CONFIG, ConfigDefaults{dice_dir()});
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const Config& config = result.value();
     CHECK(config.source == PORTICO_EXAMPLE_CONFIG);
     CHECK(config.gateway.max_message_bytes == 65536);
@@ -126,9 +126,9 @@ TEST_CASE("the shipped example config loads with every key honoured", "[config][
     CHECK(config.gateway.max_outbound_bytes == 4194304);
     REQUIRE(config.plugins.size() == 1);
     const PluginConfig& dice = config.plugins.front();
-    CHECK(dice.timeout == std::chrono::milliseconds(10000));
-    CHECK(dice.max_request_bytes == 1048576);
-    CHECK(json::parse(dice.settings_json) ==
+    CHECK(dice.route.timeout == std::chrono::milliseconds(10000));
+    CHECK(dice.engine.max_request_bytes == 1048576);
+    CHECK(json::parse(dice.engine.settings_json) ==
           json::parse(R"({"max_dice": 1000, "max_sides": 1000000, "max_expression_length": 256})"));
 }
 
@@ -136,7 +136,7 @@ TEST_CASE("the shipped example config loads with every key honoured", "[config][
 
 TEST_CASE_METHOD(ConfigFixture, "a minimal config takes every default", "[config]") {
     const auto result = parse(minimal());
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const Config& config = result.value();
     CHECK(config.source == "test.json");
     CHECK(config.log_level == LogLevel::info);
@@ -154,20 +154,20 @@ TEST_CASE_METHOD(ConfigFixture, "a minimal config takes every default", "[config
     REQUIRE(config.plugins.size() == 1);
     const PluginConfig& dice = config.plugins.front();
     CHECK(dice.name == "dice");
-    CHECK(dice.library == normal(dir_.path() / "plugins" / "dice.so"));
-    CHECK(dice.endpoint == "tcp://127.0.0.1:5556");
-    CHECK(dice.workers == 2);
-    CHECK(dice.timeout == std::chrono::milliseconds(10'000));
-    CHECK(dice.max_request_bytes == 1024 * 1024);
-    CHECK(dice.settings_json == "{}");
-    CHECK(dice.max_queued == 10'000);
-    CHECK(dice.connect.empty());
-    CHECK_FALSE(dice.idempotent);
-    CHECK(dice.max_attempts == 2);
-    CHECK(dice.heartbeat == std::chrono::milliseconds(500));
-    CHECK(dice.dead_after == std::chrono::milliseconds(2'000));
-    CHECK(dice.also_bind.empty());
-    CHECK_FALSE(dice.isolate);
+    CHECK(dice.engine.library == normal(dir_.path() / "plugins" / "dice.so"));
+    CHECK(dice.serve.endpoint == "tcp://127.0.0.1:5556");
+    CHECK(dice.engine.workers == 2);
+    CHECK(dice.route.timeout == std::chrono::milliseconds(10'000));
+    CHECK(dice.engine.max_request_bytes == 1024 * 1024);
+    CHECK(dice.engine.settings_json == "{}");
+    CHECK(dice.engine.max_queued == 10'000);
+    CHECK(dice.route.connect.empty());
+    CHECK_FALSE(dice.route.idempotent);
+    CHECK(dice.route.max_attempts == 2);
+    CHECK(dice.route.heartbeat == std::chrono::milliseconds(500));
+    CHECK(dice.route.dead_after == std::chrono::milliseconds(2'000));
+    CHECK(dice.serve.also_bind.empty());
+    CHECK_FALSE(dice.serve.isolate);
     CHECK(dice.loaded_here(Role::all));
     CHECK(config.gateway.drain_timeout == std::chrono::milliseconds(5'000));
     CHECK(config.role == Role::all);
@@ -186,7 +186,7 @@ TEST_CASE_METHOD(ConfigFixture, "every gateway key is read", "[config][gateway]"
         },
         "plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556"}}
     })"));
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const auto& gateway = result.value().gateway;
     CHECK(gateway.address == "0.0.0.0");
     CHECK(gateway.port == 9001);
@@ -214,7 +214,7 @@ TEST_CASE_METHOD(ConfigFixture, "listen accepts IPv4, bracketed IPv6 and ports 0
     }));
     INFO("listen: " << c.listen);
     const auto result = parse(with("/gateway/listen", c.listen));
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     CHECK(result.value().gateway.address == c.address);
     CHECK(result.value().gateway.port == c.port);
 }
@@ -241,25 +241,25 @@ TEST_CASE_METHOD(ConfigFixture, "every plugin key is read", "[config][plugin]") 
             }
         }
     })"));
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     REQUIRE(result.value().plugins.size() == 1);
     const PluginConfig& dice = result.value().plugins.front();
     CHECK(dice.name == "dice");
-    CHECK(dice.library == normal(dir_.path() / "lib" / "custom-dice.so"));
-    CHECK(dice.endpoint == "ipc:///tmp/portico-dice.sock");
-    CHECK(dice.workers == 5);
-    CHECK(dice.timeout == std::chrono::milliseconds(250));
-    CHECK(dice.max_request_bytes == 4096);
-    CHECK(json::parse(dice.settings_json) ==
+    CHECK(dice.engine.library == normal(dir_.path() / "lib" / "custom-dice.so"));
+    CHECK(dice.serve.endpoint == "ipc:///tmp/portico-dice.sock");
+    CHECK(dice.engine.workers == 5);
+    CHECK(dice.route.timeout == std::chrono::milliseconds(250));
+    CHECK(dice.engine.max_request_bytes == 4096);
+    CHECK(json::parse(dice.engine.settings_json) ==
           json::parse(R"({"max_dice": 10, "names": ["a", "b"], "nested": {"x": null}})"));
-    CHECK(dice.max_queued == 12);
-    CHECK(dice.connect == std::vector<std::string>{"tcp://10.0.0.5:5556", "ipc:///run/dice.sock"});
-    CHECK(dice.idempotent);
-    CHECK(dice.max_attempts == 3);
-    CHECK(dice.heartbeat == std::chrono::milliseconds(100));
-    CHECK(dice.dead_after == std::chrono::milliseconds(450));
-    CHECK(dice.also_bind == std::vector<std::string>{"tcp://*:6556", "tcp://127.0.0.1:*"});
-    CHECK(dice.isolate);
+    CHECK(dice.engine.max_queued == 12);
+    CHECK(dice.route.connect == std::vector<std::string>{"tcp://10.0.0.5:5556", "ipc:///run/dice.sock"});
+    CHECK(dice.route.idempotent);
+    CHECK(dice.route.max_attempts == 3);
+    CHECK(dice.route.heartbeat == std::chrono::milliseconds(100));
+    CHECK(dice.route.dead_after == std::chrono::milliseconds(450));
+    CHECK(dice.serve.also_bind == std::vector<std::string>{"tcp://*:6556", "tcp://127.0.0.1:*"});
+    CHECK(dice.serve.isolate);
     CHECK(dice.served_here(Role::all));
     CHECK_FALSE(dice.loaded_here(Role::all));  // served from a supervised child process
 }
@@ -276,7 +276,7 @@ TEST_CASE_METHOD(ConfigFixture, "log_level takes each level's name", "[config]")
                                           {"off", LogLevel::off}}));
     INFO("log_level: " << c.name);
     const auto result = parse(with("/log_level", c.name));
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     CHECK(result.value().log_level == c.level);
 }
 
@@ -285,18 +285,18 @@ TEST_CASE_METHOD(ConfigFixture, "several plugins are all configured", "[config][
         "echo": {"endpoint": "tcp://127.0.0.1:5557", "workers": 1},
         "dice": {"endpoint": "tcp://127.0.0.1:5556", "workers": 3}
     }})"));
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const Config& config = result.value();
     REQUIRE(config.plugins.size() == 2);
     const PluginConfig* dice = find_plugin(config, "dice");
     const PluginConfig* echo = find_plugin(config, "echo");
     REQUIRE(dice != nullptr);
     REQUIRE(echo != nullptr);
-    CHECK(dice->workers == 3);
-    CHECK(dice->endpoint == "tcp://127.0.0.1:5556");
-    CHECK(echo->workers == 1);
-    CHECK(echo->endpoint == "tcp://127.0.0.1:5557");
-    CHECK(echo->library == normal(dir_.path() / "plugins" / "echo.so"));
+    CHECK(dice->engine.workers == 3);
+    CHECK(dice->serve.endpoint == "tcp://127.0.0.1:5556");
+    CHECK(echo->engine.workers == 1);
+    CHECK(echo->serve.endpoint == "tcp://127.0.0.1:5557");
+    CHECK(echo->engine.library == normal(dir_.path() / "plugins" / "echo.so"));
 }
 
 TEST_CASE_METHOD(ConfigFixture, "numbers at the ends of their ranges are accepted", "[config][range]") {
@@ -332,7 +332,7 @@ TEST_CASE_METHOD(ConfigFixture, "numbers at the ends of their ranges are accepte
     }));
     INFO(c.pointer << " = " << c.value);
     const auto result = parse(with(c.pointer, c.value));
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const Config& config = result.value();
     const std::string key = c.pointer;
     const PluginConfig& dice = config.plugins.front();
@@ -341,13 +341,13 @@ TEST_CASE_METHOD(ConfigFixture, "numbers at the ends of their ranges are accepte
     if (key == "/gateway/max_message_bytes") read = config.gateway.max_message_bytes;
     if (key == "/gateway/max_inflight_per_client") read = config.gateway.max_inflight_per_client;
     if (key == "/gateway/max_outbound_bytes") read = config.gateway.max_outbound_bytes;
-    if (key == "/plugins/dice/workers") read = dice.workers;
-    if (key == "/plugins/dice/timeout_ms") read = static_cast<std::uint64_t>(dice.timeout.count());
-    if (key == "/plugins/dice/max_request_bytes") read = dice.max_request_bytes;
-    if (key == "/plugins/dice/max_queued") read = dice.max_queued;
-    if (key == "/plugins/dice/max_attempts") read = dice.max_attempts;
-    if (key == "/plugins/dice/heartbeat_ms") read = static_cast<std::uint64_t>(dice.heartbeat.count());
-    if (key == "/plugins/dice/dead_after_ms") read = static_cast<std::uint64_t>(dice.dead_after.count());
+    if (key == "/plugins/dice/workers") read = dice.engine.workers;
+    if (key == "/plugins/dice/timeout_ms") read = static_cast<std::uint64_t>(dice.route.timeout.count());
+    if (key == "/plugins/dice/max_request_bytes") read = dice.engine.max_request_bytes;
+    if (key == "/plugins/dice/max_queued") read = dice.engine.max_queued;
+    if (key == "/plugins/dice/max_attempts") read = dice.route.max_attempts;
+    if (key == "/plugins/dice/heartbeat_ms") read = static_cast<std::uint64_t>(dice.route.heartbeat.count());
+    if (key == "/plugins/dice/dead_after_ms") read = static_cast<std::uint64_t>(dice.route.dead_after.count());
     if (key == "/gateway/drain_timeout_ms") read = static_cast<std::uint64_t>(config.gateway.drain_timeout.count());
     CHECK(read == c.value);
 }
@@ -372,7 +372,7 @@ TEST_CASE_METHOD(ConfigFixture, "a 32-character plugin name is accepted", "[conf
     json document;
     document["plugins"][name]["endpoint"] = "tcp://127.0.0.1:6000";
     const auto result = parse(document);
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     REQUIRE(result.value().plugins.size() == 1);
     CHECK(result.value().plugins.front().name == name);
 }
@@ -396,8 +396,8 @@ TEST_CASE_METHOD(ConfigFixture, "endpoints: tcp ':0' means any port and becomes 
     }));
     INFO("endpoint: " << c.given);
     const auto result = parse(with("/plugins/dice/endpoint", c.given));
-    REQUIRE(result.ok());
-    CHECK(result.value().plugins.front().endpoint == c.expected);
+    REQUIRE(result.has_value());
+    CHECK(result.value().plugins.front().serve.endpoint == c.expected);
 }
 
 TEST_CASE_METHOD(ConfigFixture, "endpoints other than tcp:// and ipc:// are refused", "[config][endpoint][error]") {
@@ -437,22 +437,22 @@ TEST_CASE_METHOD(ConfigFixture, "plugin_dir is resolved against the config's dir
     dir_.write("libs/dice.so");
     SECTION("relative") {
         const auto result = parse(with("/plugin_dir", "libs"));
-        REQUIRE(result.ok());
+        REQUIRE(result.has_value());
         CHECK(result.value().plugin_dir == normal(dir_.path() / "libs"));
-        CHECK(result.value().plugins.front().library == normal(dir_.path() / "libs" / "dice.so"));
+        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "libs" / "dice.so"));
     }
     SECTION("relative, with dot segments, is normalised") {
         const auto result = parse(with("/plugin_dir", "./other/../libs/."));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().library == normal(dir_.path() / "libs" / "dice.so"));
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "libs" / "dice.so"));
     }
     SECTION("absolute") {
         TempDir elsewhere;
         elsewhere.write("dice.so");
         const auto result = parse(with("/plugin_dir", elsewhere.str()));
-        REQUIRE(result.ok());
+        REQUIRE(result.has_value());
         CHECK(result.value().plugin_dir == normal(elsewhere.path()));
-        CHECK(result.value().plugins.front().library == normal(elsewhere.path() / "dice.so"));
+        CHECK(result.value().plugins.front().engine.library == normal(elsewhere.path() / "dice.so"));
     }
     SECTION("a plugin_dir without the plugin is an error naming the file") {
         dir_.write("empty/readme.txt");
@@ -474,7 +474,7 @@ TEST_CASE("load_config_file resolves paths against the config file's own directo
         }
     })");
     const auto result = portico::load_config_file(path, ConfigDefaults{"/nonexistent"});
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     const Config& config = result.value();
     CHECK(config.source == path);
     CHECK(config.plugin_dir == normal(dir.path() / "etc" / "portico" / "libs"));
@@ -482,9 +482,9 @@ TEST_CASE("load_config_file resolves paths against the config file's own directo
     const PluginConfig* echo = find_plugin(config, "echo");
     REQUIRE(dice != nullptr);
     REQUIRE(echo != nullptr);
-    CHECK(dice->library == normal(dir.path() / "etc" / "portico" / "libs" / "dice.so"));
+    CHECK(dice->engine.library == normal(dir.path() / "etc" / "portico" / "libs" / "dice.so"));
     // An explicit library is relative to the config file, not to plugin_dir.
-    CHECK(echo->library == normal(dir.path() / "etc" / "portico" / "extra" / "echo.so"));
+    CHECK(echo->engine.library == normal(dir.path() / "etc" / "portico" / "extra" / "echo.so"));
 }
 
 TEST_CASE_METHOD(ConfigFixture, "library paths: relative to the config dir, absolute kept, normalised",
@@ -492,18 +492,18 @@ TEST_CASE_METHOD(ConfigFixture, "library paths: relative to the config dir, abso
     SECTION("relative to base_dir, not plugin_dir") {
         dir_.write("dice.so");  // base_dir/dice.so, not plugins/dice.so
         const auto result = parse(with("/plugins/dice/library", "dice.so"));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().library == normal(dir_.path() / "dice.so"));
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "dice.so"));
     }
     SECTION("dot segments are normalised") {
         const auto result = parse(with("/plugins/dice/library", "./x/../plugins/echo.so"));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().library == normal(dir_.path() / "plugins" / "echo.so"));
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "plugins" / "echo.so"));
     }
     SECTION("absolute") {
         const auto result = parse(with("/plugins/dice/library", DICE_PLUGIN_PATH));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().library == normal(DICE_PLUGIN_PATH));
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().engine.library == normal(DICE_PLUGIN_PATH));
     }
     SECTION("a library that does not exist names the library key and the resolved file") {
         const std::string message = error_message(parse(with("/plugins/dice/library", "missing/dice.so")));
@@ -529,21 +529,21 @@ TEST_CASE_METHOD(ConfigFixture, "a missing default plugin file is refused", "[co
 TEST_CASE_METHOD(ConfigFixture, "settings reach the plugin as JSON text", "[config][settings]") {
     SECTION("absent: an empty object") {
         const auto result = parse(minimal());
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().settings_json == "{}");
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().engine.settings_json == "{}");
     }
     SECTION("any object, with any keys, unchanged in meaning") {
         const json settings = json::parse(
             R"({"max_dice": 1000, "unknown_to_the_host": true, "list": [1, 2.5, "x"], "text": "a\"b\\c\u00e9", "deep": {"a": {"b": {}}}})");
         const auto result = parse(with("/plugins/dice/settings", settings));
-        REQUIRE(result.ok());
-        const std::string& text = result.value().plugins.front().settings_json;
+        REQUIRE(result.has_value());
+        const std::string& text = result.value().plugins.front().engine.settings_json;
         CHECK(json::parse(text) == settings);
     }
     SECTION("an empty object") {
         const auto result = parse(with("/plugins/dice/settings", json::object()));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().settings_json == "{}");
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().engine.settings_json == "{}");
     }
 }
 
@@ -609,8 +609,8 @@ TEST_CASE_METHOD(ConfigFixture, "nesting deeper than 64 levels is refused", "[co
     };
     CHECK(error_message(parse_text(nested(100000))) == "test.json: invalid JSON: nested deeper than 64 levels");
     // 4 levels above the settings' own: "x" may hold 59 more.
-    CHECK(parse_text(nested(59)).ok());
-    CHECK_FALSE(parse_text(nested(61)).ok());
+    CHECK(parse_text(nested(59)).has_value());
+    CHECK_FALSE(parse_text(nested(61)).has_value());
 }
 
 TEST_CASE_METHOD(ConfigFixture, "invalid JSON is refused with the file name and the position", "[config][error]") {
@@ -876,7 +876,7 @@ TEST_CASE("load_config_file accepts a file of exactly 1 MiB", "[config][file]") 
     const std::string path = dir.write("padded.json", body + std::string(1024 * 1024 - body.size(), '\n'));
     REQUIRE(fs::file_size(path) == 1024 * 1024);
     const auto result = portico::load_config_file(path, ConfigDefaults{(dir.path() / "plugins").string()});
-    REQUIRE(result.ok());
+    REQUIRE(result.has_value());
     CHECK(result.value().plugins.front().name == "dice");
 }
 
@@ -895,7 +895,7 @@ TEST_CASE("parse_role knows all, engine and gateway", "[config][role]") {
 TEST_CASE_METHOD(ConfigFixture, "the config takes its role from the defaults", "[config][role]") {
     for (Role role : {Role::all, Role::engine, Role::gateway}) {
         const auto result = parse(minimal(), role);
-        REQUIRE(result.ok());
+        REQUIRE(result.has_value());
         CHECK(result.value().role == role);
     }
 }
@@ -904,18 +904,18 @@ TEST_CASE_METHOD(ConfigFixture, "connect lists the plugin's remote engines", "[c
     SECTION("tcp and ipc addresses, in order") {
         const json connect = {"tcp://10.0.0.5:5556", "tcp://10.0.0.6:5556", "ipc:///run/portico/dice.sock"};
         const auto result = parse(json{{"plugins", {{"dice", {{"connect", connect}}}}}}, Role::gateway);
-        REQUIRE(result.ok());
+        REQUIRE(result.has_value());
         const PluginConfig& dice = result.value().plugins.front();
-        CHECK(dice.connect == connect.get<std::vector<std::string>>());
-        CHECK(dice.endpoint.empty());
+        CHECK(dice.route.connect == connect.get<std::vector<std::string>>());
+        CHECK(dice.serve.endpoint.empty());
         CHECK_FALSE(dice.served_here(Role::gateway));
     }
     SECTION("63 addresses are accepted") {
         json connect = json::array();
         for (int i = 0; i < 63; ++i) connect.push_back("tcp://10.0.0.1:" + std::to_string(6000 + i));
         const auto result = parse(with("/plugins/dice/connect", connect));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().connect.size() == 63);
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().route.connect.size() == 63);
     }
 }
 
@@ -944,8 +944,8 @@ TEST_CASE_METHOD(ConfigFixture, "bad connect lists are refused", "[config][conne
 TEST_CASE_METHOD(ConfigFixture, "also_bind lists further addresses to bind, wildcards allowed", "[config][also_bind]") {
     SECTION("accepted and normalised") {
         const auto result = parse(with("/plugins/dice/also_bind", {"tcp://*:6000", "tcp://0.0.0.0:0", "ipc:///run/d.sock"}));
-        REQUIRE(result.ok());
-        CHECK(result.value().plugins.front().also_bind ==
+        REQUIRE(result.has_value());
+        CHECK(result.value().plugins.front().serve.also_bind ==
               std::vector<std::string>{"tcp://*:6000", "tcp://0.0.0.0:*", "ipc:///run/d.sock"});
     }
     SECTION("refused like connect, but for wildcards") {
@@ -990,7 +990,7 @@ TEST_CASE_METHOD(ConfigFixture, "dead_after_ms must be longer than heartbeat_ms"
     SECTION("longer is fine") {
         json document = with("/plugins/dice/heartbeat_ms", 1000);
         document["plugins"]["dice"]["dead_after_ms"] = 1001;
-        CHECK(parse(document).ok());
+        CHECK(parse(document).has_value());
     }
 }
 
@@ -1007,21 +1007,21 @@ TEST_CASE_METHOD(ConfigFixture, "the plugin file must exist only where the plugi
     }
     SECTION("role gateway: not loaded here, not checked") {
         const auto result = parse(served, Role::gateway);
-        REQUIRE(result.ok());
+        REQUIRE(result.has_value());
         CHECK_FALSE(result.value().plugins.front().served_here(Role::gateway));
     }
     SECTION("role all, engines elsewhere: not checked") {
         const auto result = parse(remote, Role::all);
-        REQUIRE(result.ok());
+        REQUIRE(result.has_value());
         CHECK_FALSE(result.value().plugins.front().served_here(Role::all));
     }
     SECTION("served_here follows role and endpoint") {
         PluginConfig plugin;
-        plugin.endpoint = "tcp://127.0.0.1:5556";
+        plugin.serve.endpoint = "tcp://127.0.0.1:5556";
         CHECK(plugin.served_here(Role::all));
         CHECK(plugin.served_here(Role::engine));
         CHECK_FALSE(plugin.served_here(Role::gateway));
-        plugin.endpoint.clear();
+        plugin.serve.endpoint.clear();
         CHECK_FALSE(plugin.served_here(Role::all));
     }
 }
@@ -1043,6 +1043,6 @@ TEST_CASE_METHOD(ConfigFixture, "role gateway refuses an endpoint it would have 
     // With connect given, the wildcard endpoint is only bound by the engine role.
     json document = with("/plugins/dice/endpoint", c.endpoint);
     document["plugins"]["dice"]["connect"] = {"tcp://10.0.0.5:5556"};
-    CHECK(parse(document, Role::gateway).ok());
-    CHECK(parse(with("/plugins/dice/endpoint", c.endpoint), Role::all).ok());
+    CHECK(parse(document, Role::gateway).has_value());
+    CHECK(parse(with("/plugins/dice/endpoint", c.endpoint), Role::all).has_value());
 }

@@ -1,8 +1,8 @@
 // The job queue between producers (broker, gateway loops) and engine workers
 // (host/engine_job_queue.hpp), and a client's queue of unsent replies
 // (host/outbound_queue.hpp). Threads only where the behaviour is about them.
-#include "engine_job_queue.hpp"
-#include "outbound_queue.hpp"
+#include "engine/engine_job_queue.hpp"
+#include "gateway/outbound_queue.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // The leveled logger (host/logger.hpp): level names, filtering, the line
 // format, and whole lines from many threads.
-#include "logger.hpp"
+#include "core/logger.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -195,8 +195,8 @@ TEST_CASE("lines from many threads are written whole, never interleaved", "[logg
     for (int t = 0; t < threads; ++t)
         workers.emplace_back([&log, &body, t] {
             for (int i = 0; i < lines_per_thread; ++i) {
-                if (i % 2 == 0) log.info(body(t, i));
-                else log.warn(body(t, i));
+                if (i % 2 == 0) log.info("{}", body(t, i));
+                else log.warn("{}", body(t, i));
             }
         });
     for (auto& worker : workers) worker.join();

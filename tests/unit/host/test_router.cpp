@@ -1,6 +1,6 @@
 // The router (host/router.hpp): plugin prefix -> engine link, client id ->
 // connection, with fakes for both sides. No sockets.
-#include "router.hpp"
+#include "gateway/router.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,8 +16,10 @@ namespace {
 using portico::ClientConnection;
 using portico::EngineLink;
 using portico::Router;
-using portico::wire::EngineReply;
-using portico::wire::ReplyKind;
+using portico::EngineReply;
+using portico::LinkStatus;
+using portico::Reply;
+using ReplyKind = portico::Reply::Kind;
 
 class FakeEngineLink : public EngineLink {
 public:
@@ -28,6 +30,8 @@ public:
         return accept_ ? portico::SendResult::sent : portico::SendResult::unavailable;
     }
     std::chrono::milliseconds timeout() const override { return timeout_; }
+    LinkStatus status() const override { return {}; }
+    bool idle() const override { return true; }
 
     struct Sent {
         std::uint64_t request_id;
@@ -53,8 +57,8 @@ public:
     };
 
     void on_engine_reply(const EngineReply& reply) override {
-        received_.push_back({reply.request_id, std::string(reply.client_id), reply.kind, std::string(reply.body),
-                             std::string(reply.code)});
+        received_.push_back({reply.request_id, reply.client_id, reply.reply.kind(), reply.reply.body(),
+                             reply.reply.code()});
     }
     void shut_down() override {
         ++shut_down_calls_;
@@ -69,12 +73,7 @@ public:
 };
 
 EngineReply reply_for(std::string_view client_id, std::uint64_t request_id = 1, std::string_view body = "{}") {
-    EngineReply reply;
-    reply.request_id = request_id;
-    reply.client_id = client_id;
-    reply.kind = ReplyKind::json;
-    reply.body = body;
-    return reply;
+    return EngineReply{request_id, std::string(client_id), Reply::json(std::string(body))};
 }
 
 }  // namespace
@@ -134,12 +133,11 @@ TEST_CASE("for_each_engine visits every plugin in name order", "[router][engine]
     CHECK(seen == expected);
 }
 
-TEST_CASE("an engine link reports nothing about its engines unless it knows", "[router][engine]") {
-    FakeEngineLink link;
-    const EngineLink& base = link;
-    CHECK(base.info_json() == "{}");
-    CHECK(base.engines_alive() == 0);
-    CHECK(base.engines_total() == 0);
+TEST_CASE("a link's status says nothing about its engines unless it knows", "[router][engine]") {
+    const LinkStatus status;
+    CHECK(status.info_json == "{}");
+    CHECK(status.engines_alive == 0);
+    CHECK(status.engines_total == 0);
 }
 
 TEST_CASE("a router with no engines finds none and lists none", "[router][engine]") {
@@ -189,12 +187,7 @@ TEST_CASE("a reply is delivered to the live client it names", "[router][client]"
     CHECK(alice->received_[0].body == R"({"total":3})");
     CHECK(bob->received_.empty());
 
-    EngineReply error;
-    error.request_id = 8;
-    error.client_id = "bob";
-    error.kind = ReplyKind::error;
-    error.code = "bad_expression";
-    error.body = "no";
+    const EngineReply error{8, "bob", Reply::error("bad_expression", "no")};
     CHECK(router.deliver(error));
     REQUIRE(bob->received_.size() == 1);
     CHECK(bob->received_[0].kind == ReplyKind::error);

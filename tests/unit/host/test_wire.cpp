@@ -1,7 +1,7 @@
 // The zmq frames between gateway and engine endpoint (host/wire.hpp): request
 // ids, parsing requests, replies and control messages, and sending over a real
 // zmq socket (an inproc DEALER -> ROUTER pair, the gateway's side of the link).
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 #include <catch2/catch.hpp>
 #include <zmq_addon.hpp>
@@ -17,7 +17,7 @@ namespace {
 
 namespace wire = portico::wire;
 using wire::Control;
-using wire::ReplyKind;
+using ReplyKind = portico::Reply::Kind;
 
 constexpr std::uint64_t max_id = std::numeric_limits<std::uint64_t>::max();
 
@@ -199,10 +199,9 @@ TEST_CASE("parse_reply: json and text results of five frames", "[wire][reply]") 
         REQUIRE(reply.has_value());
         CHECK(reply->request_id == max_id);
         CHECK(reply->client_id == "client-1");
-        CHECK(reply->kind == ReplyKind::json);
-        CHECK(reply->body == R"({"total":9})");
-        CHECK(reply->code.empty());
-        CHECK(reply->body.data() == parts[4].data<char>());
+        CHECK(reply->reply.kind() == ReplyKind::json);
+        CHECK(reply->reply.body() == R"({"total":9})");
+        CHECK(reply->reply.code().empty());
     }
     SECTION("text") {
         auto parts = frames({"PTC1", id_bytes(0), "", "text", ""});
@@ -210,8 +209,8 @@ TEST_CASE("parse_reply: json and text results of five frames", "[wire][reply]") 
         REQUIRE(reply.has_value());
         CHECK(reply->request_id == 0);
         CHECK(reply->client_id.empty());
-        CHECK(reply->kind == ReplyKind::text);
-        CHECK(reply->body.empty());
+        CHECK(reply->reply.kind() == ReplyKind::text);
+        CHECK(reply->reply.body().empty());
     }
 }
 
@@ -221,9 +220,9 @@ TEST_CASE("parse_reply: an error of six frames", "[wire][reply]") {
     REQUIRE(reply.has_value());
     CHECK(reply->request_id == 77);
     CHECK(reply->client_id == "client-9");
-    CHECK(reply->kind == ReplyKind::error);
-    CHECK(reply->code == "bad_expression");
-    CHECK(reply->body == "unexpected 'x'");
+    CHECK(reply->reply.kind() == ReplyKind::error);
+    CHECK(reply->reply.code() == "bad_expression");
+    CHECK(reply->reply.body() == "unexpected 'x'");
 }
 
 TEST_CASE("parse_reply: malformed replies are refused", "[wire][reply][error]") {
@@ -376,9 +375,9 @@ TEST_CASE("a reply sent back by the ROUTER parses on the DEALER", "[wire][socket
     REQUIRE(reply.has_value());
     CHECK(reply->request_id == 41);
     CHECK(reply->client_id == "client-z");
-    CHECK(reply->kind == ReplyKind::error);
-    CHECK(reply->code == "bad_expression");
-    CHECK(reply->body == "no dice");
+    CHECK(reply->reply.kind() == ReplyKind::error);
+    CHECK(reply->reply.code() == "bad_expression");
+    CHECK(reply->reply.body() == "no dice");
 }
 
 TEST_CASE("send_control puts a PTC1 control word on the wire", "[wire][socket][control]") {
@@ -429,4 +428,29 @@ TEST_CASE("send_request fails at the high-water mark and queues only whole messa
     router.set(zmq::sockopt::rcvtimeo, 50);
     zmq::message_t extra;
     CHECK_FALSE(router.recv(extra).has_value());
+}
+
+TEST_CASE("send_reply encodes every kind of reply as parse_reply reads it", "[wire][socket]") {
+    InprocPair pair("wire-send-reply");
+    REQUIRE(wire::send_request(pair.dealer_, 1, "client-r", "x"));
+    auto request = InprocPair::receive(pair.router_);
+    const std::vector<portico::EngineReply> replies{
+        {max_id, "client-r", portico::Reply::json(R"({"total":3})")},
+        {2, "client-r", portico::Reply::text("three")},
+        {3, "", portico::Reply::error("bad_expression", "no dice")}};
+    for (const auto& sent : replies) {
+        zmq::message_t identity(request[0].data(), request[0].size());  // a send empties the message
+        pair.router_.send(identity, zmq::send_flags::sndmore);
+        pair.router_.send(zmq::message_t(), zmq::send_flags::sndmore);
+        wire::send_reply(pair.router_, sent);
+        const auto parts = InprocPair::receive(pair.dealer_);
+        REQUIRE(parts.size() >= 6);
+        const auto got = wire::parse_reply(parts.data() + 1, parts.size() - 1);
+        REQUIRE(got.has_value());
+        CHECK(got->request_id == sent.request_id);
+        CHECK(got->client_id == sent.client_id);
+        CHECK(got->reply.kind() == sent.reply.kind());
+        CHECK(got->reply.body() == sent.reply.body());
+        CHECK(got->reply.code() == sent.reply.code());
+    }
 }

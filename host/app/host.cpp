@@ -1,0 +1,218 @@
+#include "app/host.hpp"
+
+#include "app/reloader.hpp"
+#include "core/thread_signals.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <ostream>
+
+namespace portico {
+namespace {
+
+std::string work_dir_for_this_process() {
+    // Also where plugin_loader puts private copies; made when first needed.
+    return (std::filesystem::temp_directory_path() / ("portico-" + std::to_string(getpid()))).string();
+}
+
+}  // namespace
+
+Host::Host(Config config, Logger& log, std::ostream& announce)
+    : config_(std::move(config)),
+      log_(log),
+      announce_(announce),
+      signals_(control_),
+      work_dir_(work_dir_for_this_process()),
+      isolated_(control_, work_dir_, config_.log_level, config_.gateway.drain_timeout + std::chrono::seconds(2),
+                log_, announce_) {}
+
+Host::~Host() { stop(); }
+
+Expected<void> Host::start() {
+    // Registered before anything can announce "ready": a signal that comes
+    // early waits for run() instead of killing the process.
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.add(SIGHUP);
+    auto started = start_engines();
+    if (started && config_.role != Role::engine) started = start_gateway();
+    if (!started) {
+        stop();
+        return started;
+    }
+    announce_ << "portico: ready\n" << ready_line() << "\n" << std::flush;
+    running_ = true;
+    return {};
+}
+
+Expected<void> Host::start_engines() {
+    std::vector<PluginConfig> isolated;
+    for (const auto& plugin : config_.plugins) {
+        if (!plugin.served_here(config_.role)) continue;
+        if (plugin.serve.isolate) {
+            isolated.push_back(plugin);
+            continue;
+        }
+        auto endpoint = engines_.start(plugin);
+        if (!endpoint) return endpoint.error();
+        const LoadedPlugin& loaded = endpoint.value()->plugin();
+        announce_ << "portico: plugin " << plugin.name << " " << loaded.version() << " serving on "
+                  << endpoint.value()->bound_endpoint() << " (" << plugin.engine.workers
+                  << " workers; usage: " << loaded.usage() << ")\n";
+        engines_.add(std::move(endpoint).value());
+    }
+    // Called on the control thread, the thread that also sets and resets gateway_.
+    isolated_.on_exit([this](const std::string& name, const std::string& endpoint) {
+        if (gateway_) gateway_->engine_gone(name, endpoint);
+    });
+    auto started = isolated_.start(isolated);
+    if (!started) return started.error();
+    return {};
+}
+
+Expected<void> Host::start_gateway() {
+    gateway_ = std::make_unique<Gateway>(config_.gateway, links_, control_, log_);
+    for (const auto& plugin : config_.plugins) {
+        const LinkSpec spec = link_spec(plugin);
+        gateway_->set_plugin(spec);
+        if (!spec.local && (config_.role == Role::gateway || !plugin.route.connect.empty())) {
+            std::string list;
+            for (const auto& address : spec.addresses) list += (list.empty() ? "" : ", ") + address;
+            announce_ << "portico: plugin " << plugin.name << " routed to " << list << "\n";
+        }
+    }
+    auto bound = gateway_->start();
+    if (!bound) return bound.error();
+    // Engines that are up answer their first ping within moments; one that
+    // is not up yet must not hold up start-up for long.
+    if (!gateway_->wait_for_engines(std::chrono::milliseconds(1500)))
+        log_.warn("some plugins have no engine answering yet: they answer \"unavailable\" until one does");
+    gateway_port_ = bound.value().port();
+    const auto address = bound.value().address();
+    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    announce_ << "portico: gateway listening on ws://" << host << ":" << gateway_port_ << config_.gateway.path
+              << " (" << config_.gateway.threads << " thread" << (config_.gateway.threads == 1 ? "" : "s") << ")\n";
+    return {};
+}
+
+// One line of JSON for programs (tests, supervisors, scripts): what runs
+// where, so that nothing has to be read out of the prose above it.
+std::string Host::ready_line() const {
+    using nlohmann::json;
+    json plugins = json::array();
+    for (const auto& plugin : config_.plugins) {
+        json entry = {{"name", plugin.name}};
+        if (const EngineEndpoint* endpoint = engines_.find(plugin.name)) {
+            entry["endpoint"] = endpoint->bound_endpoint();
+            entry["version"] = endpoint->plugin().version();
+        } else if (plugin.served_here(config_.role) && plugin.serve.isolate) {
+            entry["endpoint"] = plugin.serve.endpoint;
+            entry["isolated"] = true;
+        }
+        if (!plugin.route.connect.empty()) entry["connect"] = plugin.route.connect;
+        plugins.push_back(std::move(entry));
+    }
+    json ready = {{"event", "ready"},
+                  {"pid", getpid()},
+                  {"version", PORTICO_VERSION},
+                  {"role", config_.role == Role::all      ? "all"
+                           : config_.role == Role::engine ? "engine"
+                                                          : "gateway"},
+                  {"plugins", std::move(plugins)}};
+    if (gateway_)
+        ready["gateway"] = {{"address", config_.gateway.address},
+                            {"port", gateway_port_},
+                            {"path", config_.gateway.path}};
+    return ready.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+LinkSpec Host::link_spec(const PluginConfig& plugin) const {
+    const auto local = engines_.local(plugin.name);
+    const bool isolated = plugin.served_here(config_.role) && plugin.serve.isolate;
+    return plan_link(plugin, local ? &*local : nullptr, isolated ? isolated_.endpoint_for(plugin.name) : "");
+}
+
+void Host::run() {
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [this, &on_signal](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+            reload_in_background();
+            signals_.async_wait(on_signal);
+            return;
+        }
+        log_.info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        begin_shutdown();
+    };
+    signals_.async_wait(on_signal);
+    // Returns once the shutdown has run its course and nothing is left to do.
+    control_.run();
+    stop();
+}
+
+void Host::begin_shutdown() {
+    if (shutting_down_.exchange(true)) return;
+    signals_.cancel();
+    // Construction in reverse, each step once every handler of the one before
+    // has run: the gateway drains its clients, isolated engines drain and
+    // exit, then the engines of this process stop.
+    auto after_gateway = [this] { isolated_.async_stop([this] { stop(); }); };
+    if (gateway_) gateway_->async_stop(after_gateway);
+    else net::post(control_, after_gateway);
+}
+
+void Host::reload_in_background() {
+    if (reloading_.exchange(true)) {
+        log_.warn("SIGHUP: a reload is already running; ignored");
+        return;
+    }
+    if (reload_thread_.joinable()) reload_thread_.join();
+    log_.info("SIGHUP: reloading the config");
+    reload_thread_ = std::thread([this] {
+        block_control_signals_in_this_thread();
+        auto result = reload();
+        if (result) log_.info("reload: {}", result.value());
+        else log_.error("reload refused, nothing changed: {}", result.error().message);
+        reloading_ = false;
+    });
+}
+
+Expected<std::string> Host::reload() {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    if (!running_ || shutting_down_) return Error{"not_running", "the host is not running"};
+    if (!config_source_) return Error{"no_config_source", "no config file to read again"};
+    auto next = config_source_();
+    if (!next) return next.error();
+    Reloader reloader(config_, engines_, isolated_, gateway_.get(), control_,
+                      [this](const PluginConfig& plugin) { return link_spec(plugin); }, log_, announce_);
+    return reloader.reload(std::move(next).value());
+}
+
+void Host::request_stop() {
+    net::post(control_, [this] { begin_shutdown(); });
+}
+
+void Host::stop() {
+    if (reload_thread_.joinable()) reload_thread_.join();
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    // Construction in reverse: stop accepting and close clients, stop the
+    // engines (their workers finish what they hold), then unload plugins.
+    if (gateway_) gateway_->stop();
+    gateway_.reset();
+    isolated_.stop_now();
+    engines_.stop_all();
+    std::error_code ignored;
+    std::filesystem::remove_all(work_dir_, ignored);
+    if (running_) log_.info("stopped");
+    running_ = false;
+}
+
+std::string Host::endpoint_of(const std::string& plugin) const {
+    const EngineEndpoint* endpoint = engines_.find(plugin);
+    return endpoint ? endpoint->bound_endpoint() : std::string();
+}
+
+}  // namespace portico

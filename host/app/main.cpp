@@ -1,0 +1,133 @@
+// portico: parses its arguments, loads its config and runs the host.
+#include "app/host.hpp"
+#include "config/config.hpp"
+#include "core/logger.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <sys/resource.h>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr const char* synopsis = R"(usage: portico [--config FILE] [--role all|engine|gateway] [--log-level LEVEL]
+       portico --print-default-config | --help | --version
+
+Serves engine plugins on zmq endpoints and routes WebSocket clients to them.
+)";
+
+constexpr const char* signals_text = R"(
+SIGINT or SIGTERM stops portico cleanly; SIGHUP reloads the config: new
+plugins start, removed ones drain and unload, changed .so files are loaded
+anew, and no client is disconnected.
+)";
+
+po::options_description options() {
+    po::options_description described("Options", 80, 40);
+    described.add_options()
+        ("config", po::value<std::string>()->value_name("FILE"),
+         "JSON config (see examples/portico.json); without it, the built-in default: the dice plugin on "
+         "tcp://127.0.0.1:5556, the gateway on ws://127.0.0.1:8088/ws")
+        ("role", po::value<std::string>()->value_name("ROLE")->default_value("all"),
+         "all: engines and gateway in one process; engine: serve the plugins' zmq endpoints only; gateway: the "
+         "WebSocket gateway only, routing to the engines each plugin's \"connect\" (or \"endpoint\") names")
+        ("log-level", po::value<std::string>()->value_name("LEVEL"),
+         "debug, info, warn, error or off (overrides the config)")
+        ("print-default-config", "print the built-in config and exit")
+        ("help,h", "this text")
+        ("version", "the version of portico and of its plugin API");
+    return described;
+}
+
+void print_usage(std::ostream& out) { out << synopsis << "\n" << options() << signals_text; }
+
+// Plugins sit beside the executable in the build tree (bin/plugins) and in
+// an installed tree (lib/portico/plugins).
+std::string default_plugin_dir() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return "plugins";
+    const fs::path beside = exe.parent_path() / "plugins";
+    const fs::path installed = exe.parent_path().parent_path() / "lib" / "portico" / "plugins";
+    if (!fs::is_directory(beside, ec) && fs::is_directory(installed, ec)) return installed.string();
+    return beside.string();
+}
+
+// A gateway holds a descriptor per client: use every one the system allows
+// this process (the soft limit is often far below the hard one).
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+int fail_usage(const std::string& message) {
+    std::cerr << "portico: " << message << "\n";
+    print_usage(std::cerr);
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    po::variables_map args;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options()).run(), args);
+        po::notify(args);
+    } catch (const po::error& e) {
+        return fail_usage(e.what());
+    }
+    if (args.count("help")) {
+        print_usage(std::cout);
+        return 0;
+    }
+    if (args.count("version")) {
+        std::cout << "portico " << PORTICO_VERSION << " (plugin API " << portico::api_version_major << "."
+                  << portico::api_version_minor << ")\n";
+        return 0;
+    }
+    if (args.count("print-default-config")) {
+        std::cout << portico::default_config_text() << "\n";
+        return 0;
+    }
+    const auto role = portico::parse_role(args["role"].as<std::string>());
+    if (!role) return fail_usage("--role must be all, engine or gateway");
+    const std::string config_path = args.count("config") ? args["config"].as<std::string>() : "";
+    if (args.count("config") && config_path.empty()) return fail_usage("--config needs a file");
+
+    const portico::ConfigDefaults defaults{default_plugin_dir(), *role};
+    auto load = [config_path, defaults] {
+        return config_path.empty() ? portico::default_config(defaults)
+                                   : portico::load_config_file(config_path, defaults);
+    };
+    auto config = load();
+    if (!config) {
+        std::cerr << "portico: " << config.error().message << "\n";
+        return 1;
+    }
+    if (args.count("log-level")) {
+        const auto level = portico::parse_log_level(args["log-level"].as<std::string>());
+        if (!level) return fail_usage("--log-level must be debug, info, warn, error or off");
+        config->log_level = *level;
+    }
+
+    raise_open_file_limit();
+    const std::string source = config->source;
+    portico::Logger log(config->log_level);
+    portico::Host host(std::move(config).value(), log, std::cout);
+    host.set_config_source(load);
+    auto started = host.start();
+    if (!started) {
+        std::cerr << "portico: " << source << ": " << started.error().message << "\n";
+        return 1;
+    }
+    host.run();
+    return 0;
+}

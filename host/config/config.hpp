@@ -1,0 +1,119 @@
+#pragma once
+// The host's configuration: what to load, where to listen, which limits hold.
+// Parsed and fully validated once, at start-up; every problem is reported as
+// "<file>: <key>: <problem>" so the user can find it.
+#include "core/error.hpp"
+#include "core/logger.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico {
+
+// What this process runs: engines only, the gateway only, or both.
+enum class Role { all, engine, gateway };
+std::optional<Role> parse_role(std::string_view text);
+
+struct GatewayConfig {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8088;  // 0: any free port (printed at start-up)
+    std::string path = "/ws";
+    unsigned threads = 1;
+    std::size_t max_message_bytes = 64 * 1024;      // larger frames: close 1009
+    unsigned max_inflight_per_client = 64;          // then reading pauses
+    std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // then close 1008
+    std::chrono::milliseconds drain_timeout{5'000};  // on shutdown, for requests in flight
+
+    bool operator==(const GatewayConfig&) const = default;
+};
+
+// A plugin's entry, in three parts by what a change to it needs (a reload
+// compares the parts with their defaulted ==, so a field added to one can
+// never escape it).
+//
+// What the engine is made of: a change means a new engine.
+struct EngineConfig {
+    std::string library;  // resolved path of the .so
+    unsigned workers = 2;
+    std::size_t max_request_bytes = 1024 * 1024;
+    std::size_t max_queued = 10'000;   // requests waiting for a worker; beyond: "overloaded"
+    std::string settings_json = "{}";  // handed to the plugin as text
+
+    bool operator==(const EngineConfig&) const = default;
+};
+
+// Where this host serves the engine (roles all and engine): a change means a
+// new endpoint.
+struct ServeConfig {
+    std::string endpoint;                // zmq address to bind; empty: not served here
+    std::vector<std::string> also_bind;  // further addresses for the same endpoint
+    bool isolate = false;                // in a supervised child process
+
+    bool operator==(const ServeConfig&) const = default;
+};
+
+// How a gateway reaches and uses the engines (roles all and gateway): a
+// change means a new link.
+struct RouteConfig {
+    std::vector<std::string> connect;  // remote engine endpoints
+    std::chrono::milliseconds timeout{10'000};
+    bool idempotent = false;           // a request may be retried on another engine
+    unsigned max_attempts = 2;         // for idempotent requests: first try + retries
+    std::chrono::milliseconds heartbeat{500};
+    std::chrono::milliseconds dead_after{2'000};  // silence after which an engine is out
+
+    bool operator==(const RouteConfig&) const = default;
+};
+
+struct PluginConfig {
+    std::string name;  // routing prefix, [a-z0-9_-]{1,32}
+    EngineConfig engine;
+    ServeConfig serve;
+    RouteConfig route;
+
+    // This host serves the plugin (in-process, or in a child it supervises).
+    bool served_here(Role role) const { return role != Role::gateway && !serve.endpoint.empty(); }
+    // ... and loads it into its own process.
+    bool loaded_here(Role role) const { return served_here(role) && !serve.isolate; }
+
+    bool operator==(const PluginConfig&) const = default;
+};
+
+struct Config {
+    std::string source;  // the file it came from, for messages
+    Role role = Role::all;
+    LogLevel log_level = LogLevel::info;
+    std::string plugin_dir;
+    GatewayConfig gateway;
+    std::vector<PluginConfig> plugins;
+
+    bool operator==(const Config&) const = default;
+};
+
+// What the config cannot know by itself: where the executable's plugins are.
+struct ConfigDefaults {
+    std::string plugin_dir;
+    Role role = Role::all;  // decides which plugin files must exist
+};
+
+// Parses config text. `source` names it in messages; relative paths in it are
+// resolved against `base_dir`.
+Expected<Config> parse_config(std::string_view text, const std::string& source,
+                              const std::string& base_dir, const ConfigDefaults& defaults);
+
+// Reads and parses a config file.
+Expected<Config> load_config_file(const std::string& path, const ConfigDefaults& defaults);
+
+// The built-in default: the dice plugin on tcp://127.0.0.1:5556 and the
+// gateway on ws://127.0.0.1:8088/ws.
+Expected<Config> default_config(const ConfigDefaults& defaults);
+std::string_view default_config_text();
+
+bool is_valid_plugin_name(std::string_view name);
+
+}  // namespace portico

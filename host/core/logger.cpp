@@ -1,0 +1,84 @@
+#include "core/logger.hpp"
+
+#include <spdlog/logger.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <iostream>
+
+namespace portico {
+namespace {
+
+// spdlog says "warning"; portico's level names are its config's words.
+class LevelName final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& message, const std::tm&, spdlog::memory_buf_t& out) override {
+        const std::string_view name = to_string(from_spdlog(message.level));
+        out.append(name.data(), name.data() + name.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelName>(); }
+
+private:
+    static LogLevel from_spdlog(spdlog::level::level_enum level) {
+        switch (level) {
+            case spdlog::level::trace:
+            case spdlog::level::debug: return LogLevel::debug;
+            case spdlog::level::info: return LogLevel::info;
+            case spdlog::level::warn: return LogLevel::warn;
+            default: return LogLevel::error;
+        }
+    }
+};
+
+spdlog::level::level_enum to_spdlog(LogLevel level) {
+    switch (level) {
+        case LogLevel::debug: return spdlog::level::debug;
+        case LogLevel::info: return spdlog::level::info;
+        case LogLevel::warn: return spdlog::level::warn;
+        case LogLevel::error: return spdlog::level::err;
+        case LogLevel::off: return spdlog::level::off;
+    }
+    return spdlog::level::info;
+}
+
+}  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+    if (text == "debug") return LogLevel::debug;
+    if (text == "info") return LogLevel::info;
+    if (text == "warn") return LogLevel::warn;
+    if (text == "error") return LogLevel::error;
+    if (text == "off") return LogLevel::off;
+    return std::nullopt;
+}
+
+std::string_view to_string(LogLevel level) {
+    switch (level) {
+        case LogLevel::debug: return "debug";
+        case LogLevel::info: return "info";
+        case LogLevel::warn: return "warn";
+        case LogLevel::error: return "error";
+        case LogLevel::off: return "off";
+    }
+    return "?";
+}
+
+Logger::Logger(LogLevel level, std::ostream* out) : level_(level) {
+    // std::cerr, not stderr: a redirected std::cerr is followed.
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out ? *out : std::cerr, true);
+    logger_ = std::make_shared<spdlog::logger>("portico", std::move(sink));
+    // Filtering is ours (enabled()): spdlog writes what it is given.
+    logger_->set_level(spdlog::level::trace);
+    logger_->flush_on(spdlog::level::trace);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<LevelName>('*').set_pattern("%H:%M:%S.%e %* %v");
+    logger_->set_formatter(std::move(formatter));
+}
+
+Logger::~Logger() = default;
+
+void Logger::write(LogLevel level, std::string_view message) {
+    logger_->log(to_spdlog(level), "{}", message);
+}
+
+}  // namespace portico

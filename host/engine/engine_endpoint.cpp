@@ -1,0 +1,285 @@
+#include "engine/engine_endpoint.hpp"
+
+#include "engine/checked_reply.hpp"
+#include "core/client_id.hpp"
+#include "core/thread_signals.hpp"
+#include "wire/wire.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <atomic>
+#include <vector>
+
+namespace portico {
+
+// The zmq envelope (routing ids and the empty delimiter) a reply goes back with.
+struct BrokerRoute {
+    std::vector<zmq::message_t> envelope;
+    bool plain = false;  // a REQ client: one frame back
+};
+
+namespace {
+
+constexpr std::string_view stop_signal = "STOP";
+
+// A unique suffix for inproc names, so endpoints never collide (also when a
+// plugin is served twice during a reload).
+std::string unique_suffix() {
+    static std::atomic<unsigned> counter{0};
+    return std::to_string(counter.fetch_add(1) + 1);
+}
+
+// Sends the reply to a request that came through the ROUTER: one frame for a
+// plain REQ client, PTC1 frames for a gateway.
+void send_result(zmq::socket_t& socket, BrokerRoute& route, const EngineReply& reply) {
+    for (auto& frame : route.envelope) socket.send(frame, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    if (route.plain) wire::send_plain_reply(socket, reply.reply);
+    else wire::send_reply(socket, reply);
+}
+
+}  // namespace
+
+EngineEndpoint::EngineEndpoint(zmq::context_t& context, PluginConfig config,
+                               std::shared_ptr<LoadedPlugin> plugin, Logger& log)
+    : context_(context), name_(config.name), config_(std::move(config)), plugin_(std::move(plugin)), log_(log) {}
+
+EngineEndpoint::~EngineEndpoint() { stop(); }
+
+Expected<bool> EngineEndpoint::start() {
+    const std::string suffix = unique_suffix();
+    inproc_endpoint_ = "inproc://portico/endpoint/" + config_.name + "/" + suffix;
+    control_endpoint_ = "inproc://portico/control/" + config_.name + "/" + suffix;
+    try {
+        frontend_ = zmq::socket_t(context_, zmq::socket_type::router);
+        frontend_.set(zmq::sockopt::linger, 0);
+        // A peer that sends more than this is disconnected by zmq itself.
+        frontend_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.engine.max_request_bytes + 1024));
+        frontend_.set(zmq::sockopt::rcvhwm, 100000);
+        frontend_.set(zmq::sockopt::sndhwm, 100000);
+        try {
+            frontend_.bind(config_.serve.endpoint);
+        } catch (const zmq::error_t& e) {
+            frontend_.close();
+            return Error{"bind_failed", "plugins." + config_.name + ".endpoint: cannot bind " +
+                                            config_.serve.endpoint + ": " + e.what()};
+        }
+        bound_endpoint_ = frontend_.get(zmq::sockopt::last_endpoint);
+        for (const auto& extra : config_.serve.also_bind) {
+            try {
+                frontend_.bind(extra);
+            } catch (const zmq::error_t& e) {
+                frontend_.close();
+                return Error{"bind_failed", "plugins." + config_.name + ".also_bind: cannot bind " + extra + ": " +
+                                                e.what()};
+            }
+        }
+        frontend_.bind(inproc_endpoint_);
+
+        control_receiver_ = zmq::socket_t(context_, zmq::socket_type::pair);
+        control_receiver_.set(zmq::sockopt::linger, 0);
+        control_receiver_.bind(control_endpoint_);
+        control_sender_ = zmq::socket_t(context_, zmq::socket_type::pair);
+        control_sender_.set(zmq::sockopt::linger, 0);
+        control_sender_.connect(control_endpoint_);
+    } catch (const zmq::error_t& e) {
+        return Error{"bind_failed", "plugin " + config_.name + ": cannot set up its endpoint: " + e.what()};
+    }
+
+    instance_ = make_client_id();
+    jobs_ = std::make_shared<EngineJobQueue>(config_.engine.max_queued, make_info_json(config_.name, instance_, *plugin_));
+    outbox_ = std::make_shared<BrokerOutbox>();
+    started_ = true;
+    start_workers();
+    broker_ = std::thread([this] {
+        block_control_signals_in_this_thread();
+        run_broker();
+    });
+    return true;
+}
+
+std::string EngineEndpoint::make_info_json(const std::string& name, const std::string& instance,
+                                           const LoadedPlugin& plugin) {
+    // "instance" changes when the endpoint behind an address does (a process
+    // restart): what a gateway had outstanding on the old one is lost. A swap
+    // keeps it: the old workers still answer what they hold.
+    return nlohmann::json{{"name", name},
+                          {"instance", instance},
+                          {"version", plugin.version()},
+                          {"description", plugin.description()},
+                          {"usage", plugin.usage()}}
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void EngineEndpoint::start_workers() {
+    for (unsigned i = 0; i < config_.engine.workers; ++i)
+        workers_.emplace_back([this, i, generation = generation_, plugin = plugin_,
+                               limit = config_.engine.max_request_bytes] {
+            block_control_signals_in_this_thread();
+            run_worker(i, generation, plugin, limit);
+        });
+}
+
+void EngineEndpoint::replace(std::shared_ptr<LoadedPlugin> plugin, PluginConfig config) {
+    std::vector<std::thread> old_workers;
+    {
+        std::lock_guard<std::mutex> lock(control_mutex_);
+        if (!started_) return;
+        old_workers = std::move(workers_);
+        workers_.clear();
+        plugin_ = std::move(plugin);
+        config_ = std::move(config);
+        ++generation_;
+        start_workers();
+        // The old workers leave once the job in their hands is done.
+        jobs_->renew(generation_, config_.engine.max_queued, make_info_json(config_.name, instance_, *plugin_));
+    }
+    for (auto& worker : old_workers) worker.join();
+}
+
+void EngineEndpoint::stop() {
+    {
+        std::lock_guard<std::mutex> lock(control_mutex_);
+        if (!started_) return;
+        started_ = false;
+        control_sender_.send(zmq::buffer(stop_signal), zmq::send_flags::none);
+    }
+    broker_.join();
+    for (auto& worker : workers_) worker.join();
+    workers_.clear();
+    control_sender_.close();
+}
+
+void EngineEndpoint::run_broker() {
+    using Clock = std::chrono::steady_clock;
+    bool stopping = false;
+    Clock::time_point quiet_until;  // after "bye", requests already on their way are still taken
+
+    while (true) {
+        const auto now = Clock::now();
+        const bool take = !stopping || now < quiet_until;
+        if (!take) {
+            jobs_->close();
+            if (jobs_->drained() && outbox_->empty()) break;
+        }
+        zmq::pollitem_t items[] = {
+            {nullptr, outbox_->fd(), ZMQ_POLLIN, 0},
+            {control_receiver_.handle(), 0, ZMQ_POLLIN, 0},
+            {frontend_.handle(), 0, ZMQ_POLLIN, 0},
+        };
+        try {
+            zmq::poll(items, take ? 3 : 2, stopping ? std::chrono::milliseconds(20) : std::chrono::milliseconds(-1));
+        } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR) continue;
+            log_.error("endpoint {}: poll failed: {}", name_, e.what());
+            break;
+        }
+
+        if (items[0].revents & ZMQ_POLLIN) {
+            for (auto& result : outbox_->take())
+                send_result(frontend_, *result.route, result.reply);
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            zmq::message_t signal[1];
+            wire::receive_message(control_receiver_, signal, 1);
+            if (!stopping) {
+                stopping = true;
+                // Tell every gateway first, so that they send nothing new; what
+                // is already on its way is still taken for a moment.
+                for (const auto& peer : gateways_) {
+                    frontend_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+                    wire::send_control(frontend_, wire::Control::bye);
+                }
+                quiet_until = Clock::now() + std::chrono::milliseconds(200);
+            }
+        }
+        if (take && (items[2].revents & ZMQ_POLLIN)) take_requests(stopping);
+    }
+    frontend_.close();
+    control_receiver_.close();
+}
+
+// Takes everything waiting on the ROUTER: pings are answered here, at once,
+// so that a busy engine is not mistaken for a dead one; requests are queued
+// for the workers together (one lock, one wake-up), and those the queue
+// refuses are answered at once.
+void EngineEndpoint::take_requests(bool stopping) {
+    constexpr std::size_t max_gateways = 4096;
+    std::array<zmq::message_t, wire::max_frames + 2> frames;
+    while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
+        const std::size_t count = wire::receive_message(frontend_, frames.data(), frames.size());
+        if (count < 2) continue;  // more frames than any request has: dropped
+        std::size_t delimiter = 0;
+        while (delimiter < count && frames[delimiter].size() != 0) ++delimiter;
+        if (delimiter == 0 || delimiter >= count) continue;  // nobody to answer
+        const auto control = wire::parse_control(frames.data() + delimiter + 1, count - delimiter - 1);
+        if (control == wire::Control::ping) {
+            if (stopping) continue;  // a pong would bring this engine back into rotation
+            if (delimiter == 1 && gateways_.size() < max_gateways) gateways_.emplace(wire::frame_view(frames[0]));
+            for (std::size_t i = 0; i <= delimiter; ++i)
+                frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+            wire::send_pong(frontend_, jobs_->info_json());
+            continue;
+        }
+        if (control != wire::Control::none) continue;  // nothing else is sent to an endpoint
+
+        std::string problem;
+        const auto request = wire::parse_request(frames.data() + delimiter + 1, count - delimiter - 1, problem);
+        EngineJob job;
+        job.route = std::make_shared<BrokerRoute>();
+        job.route->envelope.reserve(delimiter + 1);
+        for (std::size_t i = 0; i <= delimiter; ++i) job.route->envelope.push_back(std::move(frames[i]));
+        if (!request) {
+            job.route->plain = true;
+            send_result(frontend_, *job.route,
+                        EngineReply{0, {}, Reply::error("bad_request", "malformed request: " + problem)});
+            continue;
+        }
+        job.route->plain = request->plain;
+        job.request_id = request->request_id;
+        job.client_id = request->client_id;
+        job.payload = request->payload;
+        job.sink = outbox_;
+        arrived_.push_back(std::move(job));
+    }
+    const auto taken = jobs_->push_all(arrived_);
+    for (std::size_t i = taken.count; i < arrived_.size(); ++i) {
+        EngineJob& refused = arrived_[i];
+        send_result(frontend_, *refused.route,
+                    EngineReply{refused.request_id, refused.client_id, jobs_->refusal(taken.rest, name_)});
+    }
+    arrived_.clear();
+}
+
+void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,
+                                std::size_t max_request_bytes) {
+    Engine& engine = plugin->engine();
+    while (auto job = jobs_->pop(generation)) {
+        EngineResult result;
+        result.reply.request_id = job->request_id;
+        result.route = std::move(job->route);
+        Reply& reply = result.reply.reply;
+        if (job->payload.size() > max_request_bytes) {
+            reply = Reply::error("too_large", "the request is larger than " + std::to_string(max_request_bytes) +
+                                                  " bytes");
+        } else {
+            Request call;
+            call.client_id = job->client_id;
+            call.payload = job->payload;
+            call.worker = index;
+            try {
+                reply = check_reply(engine.handle(call));
+            } catch (...) {
+                // PORTICO_PLUGIN keeps exceptions inside the plugin; one written
+                // without it must still not take the host down.
+                reply = Reply::error("engine_error", "the engine let an exception escape handle()");
+            }
+        }
+        result.reply.client_id = std::move(job->client_id);
+        job->sink->deliver(std::move(result));
+        job.reset();  // drops the sink before the queue counts the job done
+        jobs_->done();
+    }
+}
+
+}  // namespace portico

@@ -1,0 +1,58 @@
+#pragma once
+// What a WebSocket client sends and what it gets back, with no sockets
+// involved: parsing both message forms and formatting every reply.
+//
+//   shorthand:  "dice 3d6"                                   -> result text, or "error: <message>"
+//   envelope:   {"id":7,"plugin":"dice","payload":"3d6"}    -> {"id":7,"plugin":"dice","ok":true,"result":...}
+//                                                              {"id":7,"plugin":"dice","ok":false,"error":{...}}
+#include "core/error.hpp"
+#include <portico/plugin.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace portico {
+
+enum class MessageForm : std::uint8_t { shorthand, envelope };
+
+// The parts of a request that its reply needs again.
+struct ReplyContext {
+    MessageForm form = MessageForm::shorthand;
+    std::string id_json;      // the envelope's "id" as JSON text; empty when it had none
+    std::string plugin;       // empty when not known (the message could not be parsed)
+};
+
+struct ClientRequest {
+    ReplyContext context;
+    std::string payload;
+};
+
+// A message that cannot become a request: what to answer instead.
+struct RejectedMessage {
+    ReplyContext context;
+    Error error;
+};
+
+struct ParsedMessage {
+    std::optional<ClientRequest> request;
+    std::optional<RejectedMessage> rejected;
+};
+
+inline constexpr std::size_t max_json_depth = 32;
+
+ParsedMessage parse_client_message(std::string_view text);
+
+namespace detail {
+// The envelope through the full parse alone (a JSON document), which
+// parse_client_message() uses only for envelopes its one-pass reader does
+// not take: tests hold the two to the same answers.
+ParsedMessage parse_envelope_fully(std::string_view text);
+}  // namespace detail
+
+std::string format_result(const ReplyContext& context, Reply::Kind kind, std::string_view body);
+std::string format_error(const ReplyContext& context, std::string_view code, std::string_view message);
+// A reply built from what an engine sent (result or error).
+std::string format_engine_reply(const ReplyContext& context, const Reply& reply);
+
+}  // namespace portico

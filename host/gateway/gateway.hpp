@@ -1,0 +1,66 @@
+#pragma once
+// The WebSocket gateway: a listener and the event loops it deals connections
+// to. Each loop routes its clients' messages to the plugins' engines through
+// links the LinkFactory makes.
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "gateway/gateway_loop.hpp"
+#include "gateway/http_routes.hpp"
+#include "gateway/listener.hpp"
+#include "core/logger.hpp"
+#include "core/net.hpp"
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <memory>
+#include <vector>
+
+namespace portico {
+
+class Gateway {
+public:
+    Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_context& control, Logger& log);
+    ~Gateway();
+
+    // Routes a plugin to its engines (adds or replaces; also while running).
+    void set_plugin(const LinkSpec& spec);
+    // Stops routing `plugin`; requests already sent are still answered.
+    void remove_plugin(const std::string& plugin);
+    // An engine of `plugin` is known to be gone: see EngineLink::engine_gone.
+    void engine_gone(const std::string& plugin, const std::string& address);
+    // Listens and starts the loops; returns the address actually bound.
+    Expected<tcp::endpoint> start();
+    // Waits up to `limit` until every plugin has an engine in rotation (the
+    // first pings answered), so that "ready" means ready; false if some has not.
+    bool wait_for_engines(std::chrono::milliseconds limit) const;
+    // Stops accepting, lets requests in flight finish for up to the config's
+    // drain_timeout, closes every connection with 1001, then stops the loops;
+    // `done` then runs on the control thread. Never blocks that thread: call
+    // it there, while the control loop runs.
+    void async_stop(std::function<void()> done);
+    // The same at once, for when the control loop does not run (a failed
+    // start): connections are cut, not drained.
+    void stop();
+
+private:
+    void on_loop_drained();
+    std::size_t plugins_without_engine() const;
+    void finish_stop();
+
+    const GatewayConfig& config_;
+    net::io_context& control_;
+    Logger& log_;
+    HttpRouteTable routes_;  // read by every loop, never changed once serving
+    std::vector<std::unique_ptr<GatewayLoop>> loops_;
+    std::unique_ptr<Listener> listener_;
+    bool running_ = false;
+    net::steady_timer drain_timer_;  // the bound on async_stop()
+    std::size_t loops_draining_ = 0;
+    std::function<void()> stop_done_;
+    // wait_for_engines() sleeps on this; the loops wake it when it may be true.
+    mutable std::mutex status_mutex_;
+    mutable std::condition_variable status_changed_;
+};
+
+}  // namespace portico

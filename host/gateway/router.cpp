@@ -1,0 +1,67 @@
+#include "gateway/router.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace portico {
+
+void Router::add_engine(const std::string& plugin, EngineLink& link) { engines_[plugin] = &link; }
+
+void Router::remove_engine(const std::string& plugin) { engines_.erase(plugin); }
+
+EngineLink* Router::find_engine(std::string_view plugin) const {
+    auto it = engines_.find(plugin);
+    return it == engines_.end() ? nullptr : it->second;
+}
+
+std::string Router::plugin_list() const {
+    std::string list;
+    for (const auto& entry : engines_) {
+        if (!list.empty()) list += ", ";
+        list += entry.first;
+    }
+    return list;
+}
+
+void Router::add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection) {
+    clients_[client_id] = std::move(connection);
+    client_count_.store(clients_.size(), std::memory_order_relaxed);
+}
+
+void Router::remove_client(const std::string& client_id) {
+    clients_.erase(client_id);
+    client_count_.store(clients_.size(), std::memory_order_relaxed);
+    if (clients_.empty() && when_empty_) std::exchange(when_empty_, nullptr)();
+}
+
+bool Router::deliver(const EngineReply& reply) {
+    auto it = clients_.find(reply.client_id);
+    if (it == clients_.end()) return false;
+    auto connection = it->second.lock();
+    if (!connection) return false;
+    connection->on_engine_reply(reply);
+    return true;
+}
+
+void Router::shut_down_clients(std::function<void()> when_empty) {
+    when_empty_ = std::move(when_empty);
+    if (clients_.empty() && when_empty_) {
+        std::exchange(when_empty_, nullptr)();
+        return;
+    }
+    // Copy first: a connection may remove itself while shutting down.
+    std::vector<std::shared_ptr<ClientConnection>> live;
+    live.reserve(clients_.size());
+    for (auto& [id, weak] : clients_)
+        if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    for (auto& connection : live) connection->shut_down();
+}
+
+void Router::abort_clients() {
+    std::vector<std::shared_ptr<ClientConnection>> live;
+    for (auto& [id, weak] : clients_)
+        if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    for (auto& connection : live) connection->abort();
+}
+
+}  // namespace portico

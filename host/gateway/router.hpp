@@ -1,0 +1,64 @@
+#pragma once
+// Maps a plugin prefix to the engine link that serves it, and a client id to
+// the connection that owns it, for one gateway event loop. The router never
+// keeps a connection alive: it holds weak references, and a connection
+// removes itself when it ends. A reply for a client that has gone is dropped.
+#include "link/engine_link.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <map>
+#include <unordered_map>
+
+namespace portico {
+
+// What the router needs of a client connection.
+class ClientConnection {
+public:
+    virtual ~ClientConnection() = default;
+    virtual void on_engine_reply(const EngineReply& reply) = 0;
+    // The gateway is going away: close with 1001 once pending writes are out.
+    virtual void shut_down() = 0;
+    // The loop has stopped for good: drop whatever waits on it.
+    virtual void abort() = 0;
+};
+
+class Router final : public ReplyHandler {
+public:
+    // Adds or replaces the link for `plugin`.
+    void add_engine(const std::string& plugin, EngineLink& link);
+    void remove_engine(const std::string& plugin);
+    EngineLink* find_engine(std::string_view plugin) const;
+    // "dice, echo": for messages that name an unknown plugin.
+    std::string plugin_list() const;
+    template <class Visit>
+    void for_each_engine(Visit&& visit) const {
+        for (const auto& [name, link] : engines_) visit(name, *link);
+    }
+
+    void add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection);
+    void remove_client(const std::string& client_id);
+    // Hands an engine reply to the client it names; false when it has gone.
+    bool deliver(const EngineReply& reply);
+    void on_reply(const EngineReply& reply) override { deliver(reply); }
+    // Asks every client to close; `when_empty` runs (on this loop) once the
+    // last one has gone, at once if none is connected.
+    void shut_down_clients(std::function<void()> when_empty);
+    // After the loop has stopped: every connection drops what it holds.
+    void abort_clients();
+    // Readable from any thread: the number of live client connections.
+    std::size_t client_count() const noexcept { return client_count_.load(std::memory_order_relaxed); }
+
+private:
+    std::map<std::string, EngineLink*, std::less<>> engines_;
+    std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
+    std::atomic<std::size_t> client_count_{0};
+    std::function<void()> when_empty_;
+};
+
+}  // namespace portico

@@ -1,0 +1,407 @@
+#include "gateway/websocket_session.hpp"
+
+#include "core/client_id.hpp"
+
+#include <vector>
+
+namespace portico {
+namespace {
+
+// How long a closing connection may take to flush before its socket is cut.
+constexpr std::chrono::seconds close_grace{5};
+// How long the replies owed to a client that closed may hold its close back.
+constexpr std::chrono::seconds peer_close_grace{1};
+// While draining, how soon to look again for input that is still arriving.
+constexpr std::chrono::milliseconds drain_recheck{5};
+
+}  // namespace
+
+WebSocketSession::WebSocketSession(tcp::socket&& socket, Router& router, const GatewayConfig& config,
+                                   Logger& log)
+    : ws_(std::move(socket)),
+      router_(router),
+      config_(config),
+      log_(log),
+      client_id_(make_client_id()),
+      deadline_timer_(ws_.get_executor()),
+      close_timer_(ws_.get_executor()) {}
+
+WebSocketSession::~WebSocketSession() { router_.remove_client(client_id_); }
+
+void WebSocketSession::run(http::request<http::string_body> request, std::string_view early_bytes) {
+    // Known to the router from here on, so that a shutdown reaches it too.
+    router_.add_client(client_id_, weak_from_this());
+    auto& stream = ws_.next_layer();
+    stream.prime(early_bytes);
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "portico"); }));
+    ws_.read_message_max(config_.max_message_bytes);
+    ws_.text(true);
+    ws_.async_accept(request, [self = shared_from_this()](const beast::error_code& ec) { self->on_accept(ec); });
+}
+
+void WebSocketSession::on_accept(const beast::error_code& ec) {
+    if (ec) {
+        log_.debug("websocket handshake failed: {}", ec.message());
+        end_connection();
+        return;
+    }
+    log_.debug("client {} connected", client_id_);
+    // From here on, what Beast writes is frames (see GatewayStream).
+    ws_.next_layer().set_close_gate(this);
+    if (state_ == State::handshaking) state_ = State::open;
+    do_read();
+    finish_drain_if_done();  // a shutdown came during the handshake
+}
+
+bool WebSocketSession::reading_allowed() const noexcept {
+    return (state_ == State::open || state_ == State::draining) &&
+           pending_.size() < config_.max_inflight_per_client;
+}
+
+void WebSocketSession::do_read() {
+    if (reading_) return;
+    if (!reading_allowed()) {
+        const bool owed = state_ == State::open || state_ == State::draining;
+        if (owed && !paused_self_) paused_self_ = shared_from_this();  // a reply resumes it
+        return;
+    }
+    paused_self_.reset();
+    reading_ = true;
+    if (heard_from_) {
+        start_read();
+        return;
+    }
+    // Until the client says something, wait on the connection itself: a silent
+    // connection then holds no read buffer and no pending Beast read (its
+    // 1.5 KiB buffer prepared in advance, its chain of handlers). Beast's own
+    // buffer is still empty here: the upgrade was read by HttpSession, and
+    // what came behind it waits in the stream, which then answers at once.
+    ws_.next_layer().async_wait_readable([self = shared_from_this()](const beast::error_code& ec) {
+        if (ec) {
+            self->reading_ = false;
+            if (ec != net::error::operation_aborted) self->end_connection();
+            return;
+        }
+        self->heard_from_ = true;
+        self->start_read();
+    });
+}
+
+void WebSocketSession::start_read() {
+    ws_.async_read(read_buffer_, [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+        self->on_read(ec, bytes);
+    });
+}
+
+void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
+    reading_ = false;
+    if (ec) {
+        // closed: a normal close; message_too_big, bad UTF-8: Beast has sent 1009/1007.
+        if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+            log_.debug("client {}: {}", client_id_, ec.message());
+        end_connection();
+        return;
+    }
+    if (state_ == State::open || state_ == State::draining) {
+        if (ws_.got_binary()) {
+            ReplyContext context;
+            context.form = MessageForm::envelope;
+            send(format_error(context, "binary_frame", "binary frames are not supported: send text frames"));
+        } else {
+            const auto data = read_buffer_.cdata();
+            handle_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+    }
+    read_buffer_.consume(read_buffer_.size());
+    // One large message must not pin its buffer for the connection's life.
+    if (read_buffer_.capacity() > 16 * 1024) read_buffer_.shrink_to_fit();
+    do_read();
+    finish_drain_if_done();
+}
+
+void WebSocketSession::handle_message(std::string_view text) {
+    ParsedMessage parsed = parse_client_message(text);
+    if (parsed.rejected) {
+        send(format_error(parsed.rejected->context, parsed.rejected->error.code, parsed.rejected->error.message));
+        return;
+    }
+    ClientRequest& request = *parsed.request;
+    if (state_ == State::draining) {
+        send(format_error(request.context, "shutting_down", "the gateway is shutting down"));
+        return;
+    }
+    EngineLink* engine = router_.find_engine(request.context.plugin);
+    if (engine == nullptr) {
+        send(format_error(request.context, "unknown_plugin",
+                          "no plugin named \"" + request.context.plugin + "\"; plugins here: " +
+                              router_.plugin_list()));
+        return;
+    }
+    const std::uint64_t request_id = pending_.next_id();
+    switch (engine->send(request_id, client_id_, request.payload)) {
+        case SendResult::sent: break;
+        case SendResult::unavailable:
+            send(format_error(request.context, "unavailable",
+                              "plugin \"" + request.context.plugin + "\" has no engine available"));
+            return;
+    }
+    const auto deadline = Clock::now() + engine->timeout();
+    pending_.add(request_id, std::move(request.context), deadline);
+    track_deadline(deadline);
+}
+
+void WebSocketSession::on_engine_reply(const EngineReply& reply) {
+    // Taken before send(): an overflow there clears what is pending.
+    const auto context = pending_.take(reply.request_id);
+    if (!context) return;  // timed out or closing: already answered or nobody to answer
+    send(format_engine_reply(*context, reply.reply));
+    finish_drain_if_done();
+    do_read();
+}
+
+void WebSocketSession::send(std::string message) {
+    if (state_ == State::closing || state_ == State::ended) return;
+    if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
+        log_.warn("client {} reads too slowly: over {} bytes of replies wait; closing it (1008)", client_id_,
+                  config_.max_outbound_bytes);
+        // What is not yet in Beast's hands goes.
+        outbox_.clear();
+        if (state_ == State::peer_closing) {
+            pending_.clear();
+            release_peer_close();
+            return;
+        }
+        begin_close(websocket::close_code::policy_error, "outbound buffer limit exceeded");
+        return;
+    }
+    outbox_.push(std::move(message));
+    do_write();
+}
+
+void WebSocketSession::do_write() {
+    if (writing_) return;
+    if (state_ == State::peer_closing) {
+        write_owed_replies();
+        return;
+    }
+    if (outbox_.empty()) {
+        if (close_after_write_) do_close(*std::exchange(close_after_write_, std::nullopt));
+        return;
+    }
+    writing_ = true;
+    ws_.next_layer().open_batch();
+    write_front();
+}
+
+void WebSocketSession::write_front() {
+    // Beast may hold the buffer across an asynchronous step: it must not move.
+    writing_message_ = outbox_.pop();
+    ws_.async_write(net::buffer(writing_message_),
+                    [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+                        self->on_write(ec, bytes);
+                    });
+}
+
+void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
+    writing_message_ = std::string();  // a large reply must not pin its buffer
+    if (ec) {
+        writing_ = false;
+        end_connection();
+        return;
+    }
+    // Framing into the batch costs no system call; keep a batch to a size
+    // that one send() takes comfortably. Once the client's close is held,
+    // Beast writes nothing more: the rest goes as frames of our own.
+    constexpr std::size_t max_batch_bytes = 64 * 1024;
+    if (state_ != State::peer_closing && !outbox_.empty() &&
+        ws_.next_layer().batched_bytes() < max_batch_bytes) {
+        write_front();
+        return;
+    }
+    ws_.next_layer().flush([self = shared_from_this()](const beast::error_code& flush_ec, std::size_t) {
+        self->on_flushed(flush_ec);
+    });
+}
+
+void WebSocketSession::on_flushed(const beast::error_code& ec) {
+    writing_ = false;
+    if (ec) {
+        end_connection();
+        return;
+    }
+    do_write();
+}
+
+bool WebSocketSession::hold_close() {
+    // Called inside Beast's operation that answers the client's close (or
+    // fails the connection): only the state changes here.
+    if (state_ != State::open && state_ != State::draining) return false;
+    if (pending_.empty() && outbox_.empty()) return false;
+    state_ = State::peer_closing;
+    paused_self_.reset();  // the held close keeps the session alive now
+    arm_close_timer(peer_close_grace);
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+    return true;
+}
+
+void WebSocketSession::write_owed_replies() {
+    auto& stream = ws_.next_layer();
+    if (!stream.holding_close()) return;  // not parked yet: the posted do_write() comes next
+    const bool any = !outbox_.empty();
+    // Behind whatever is already on its way, in order.
+    while (!outbox_.empty()) stream.write_text_frame(outbox_.pop());
+    if (pending_.empty()) release_peer_close();  // the close follows the frames
+    if (any && !writing_) {
+        writing_ = true;
+        stream.flush([self = shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_flushed(ec); });
+    }
+}
+
+void WebSocketSession::release_peer_close() {
+    state_ = State::closing;
+    ws_.next_layer().release_close();
+    arm_close_timer(close_grace);  // Beast tears down next; cut it if it cannot
+}
+
+void WebSocketSession::end_connection() {
+    state_ = State::ended;
+    pending_.clear();  // their replies are dropped when they come
+    deadline_timer_.cancel();
+    close_timer_.cancel();
+    outbox_.clear();
+    paused_self_.reset();
+    // Beast's own close, if held, goes on (and fails): its operation completes.
+    ws_.next_layer().release_close();
+}
+
+void WebSocketSession::do_close(PendingClose close) {
+    ws_.async_close(websocket::close_reason(close.code, close.reason),
+                    [self = shared_from_this()](const beast::error_code& ec) {
+                        if (ec && ec != net::error::operation_aborted)
+                            self->log_.debug("client {}: close: {}", self->client_id_, ec.message());
+                    });
+}
+
+void WebSocketSession::shut_down() {
+    if (state_ == State::open) {
+        state_ = State::draining;
+        arm_close_timer(config_.drain_timeout);
+        finish_drain_if_done();
+    } else if (state_ == State::handshaking) {
+        state_ = State::draining;  // closed once the handshake is done
+        arm_close_timer(config_.drain_timeout);
+    }
+}
+
+void WebSocketSession::abort() {
+    // The event loop has stopped: nothing here will ever complete.
+    paused_self_.reset();
+    ws_.next_layer().abandon();
+}
+
+bool WebSocketSession::all_input_read() {
+    auto& stream = ws_.next_layer();
+    // Before the first frame the session waits on the connection itself.
+    return heard_from_ ? stream.input_drained() : stream.nothing_to_read();
+}
+
+void WebSocketSession::finish_drain_if_done() {
+    if (state_ != State::draining || !pending_.empty() || drain_check_posted_) return;
+    // Whatever the client sent before the drain is answered first: close only
+    // once all that has arrived has been read.
+    if (!reading_ || !all_input_read()) {
+        track_deadline(Clock::now() + drain_recheck);
+        return;
+    }
+    // A read may have taken the last bytes already, its handler still in the
+    // loop's queue: close once that queue has run, if no read completed meanwhile.
+    drain_check_posted_ = true;
+    net::post(ws_.get_executor(), [self = shared_from_this(), seen = ws_.next_layer().reads_completed()] {
+        self->drain_check_posted_ = false;
+        const bool quiet = self->ws_.next_layer().reads_completed() == seen;
+        if (quiet && self->state_ == State::draining && self->pending_.empty() && self->reading_ &&
+            self->all_input_read())
+            self->begin_close(websocket::close_code::going_away, "server shutting down");
+        else
+            self->finish_drain_if_done();
+    });
+}
+
+void WebSocketSession::begin_close(websocket::close_code code, const char* reason) {
+    state_ = State::closing;
+    paused_self_.reset();  // the close and its timer keep it alive from here
+    pending_.clear();
+    deadline_timer_.cancel();
+    close_after_write_ = PendingClose{code, reason};
+    arm_close_timer(close_grace);
+    do_write();
+}
+
+void WebSocketSession::arm_close_timer(Clock::duration after) {
+    close_timer_.expires_after(after);
+    // A weak reference: a waiting timer must not keep a finished session alive.
+    close_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+        if (auto self = weak.lock()) self->on_close_timer(ec);
+    });
+}
+
+void WebSocketSession::on_close_timer(const beast::error_code& ec) {
+    if (ec == net::error::operation_aborted) return;
+    switch (state_) {
+        case State::handshaking:
+        case State::draining: {
+            // The drain deadline passed: what is still pending gets its one reply now.
+            for (const auto& context : pending_.take_all())
+                send(format_error(context, "shutting_down",
+                                  "the gateway shut down before plugin \"" + context.plugin + "\" replied"));
+            if (state_ == State::draining) begin_close(websocket::close_code::going_away, "server shutting down");
+            return;
+        }
+        case State::peer_closing:
+            // The engines took too long: the client that closed is not kept waiting.
+            if (!pending_.empty())
+                log_.debug("client {} closed with {} requests unanswered after {} s", client_id_, pending_.size(),
+                           peer_close_grace.count());
+            pending_.clear();
+            write_owed_replies();
+            return;
+        case State::open:
+            return;
+        case State::closing:
+        case State::ended:
+            break;
+    }
+    // The close did not finish within the grace period: cut the socket.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    paused_self_.reset();
+    ws_.next_layer().release_close();
+}
+
+void WebSocketSession::track_deadline(Clock::time_point deadline) {
+    if (deadline >= timer_expiry_) return;  // the armed timer fires earlier anyway
+    timer_expiry_ = deadline;
+    deadline_timer_.expires_at(deadline);
+    // A weak reference: a waiting timer must not keep a finished session alive.
+    deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+        if (auto self = weak.lock()) self->on_deadline(ec);
+    });
+}
+
+void WebSocketSession::on_deadline(const beast::error_code& ec) {
+    if (ec == net::error::operation_aborted) return;
+    timer_expiry_ = Clock::time_point::max();
+    if (state_ == State::closing || state_ == State::ended) return;
+    auto expired = pending_.take_expired(Clock::now());
+    if (expired.next != Clock::time_point::max()) track_deadline(expired.next);
+    // A late reply finds no pending entry and is dropped: exactly one answer each.
+    for (const auto& context : expired.requests)
+        send(format_error(context, "timeout", "plugin \"" + context.plugin + "\" did not reply in time"));
+    finish_drain_if_done();
+    do_read();
+}
+
+}  // namespace portico

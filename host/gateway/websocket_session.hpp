@@ -1,0 +1,120 @@
+#pragma once
+// One WebSocket client connection, from the accepted upgrade to the close.
+// It lives on one gateway event loop (one thread), so its state needs no lock;
+// pending asynchronous operations keep it alive, nothing else does.
+//
+// Bounds: at most max_inflight_per_client requests wait for engines (then
+// reading pauses: back-pressure), frames larger than max_message_bytes close
+// the connection (1009), and when more than max_outbound_bytes of replies wait
+// for a client that does not read, it is closed (1008).
+//
+// Every request it accepted gets exactly one reply, also when the client's
+// close (or a frame that breaks the protocol) arrives right behind it: the
+// close Beast sends back waits (up to peer_close_grace) until the replies
+// owed are out. During a gateway drain it keeps reading until everything the
+// client had sent is answered, then closes with 1001.
+#include "gateway/client_message.hpp"
+#include "config/config.hpp"
+#include "gateway/gateway_stream.hpp"
+#include "core/logger.hpp"
+#include "core/net.hpp"
+#include "gateway/outbound_queue.hpp"
+#include "gateway/pending_requests.hpp"
+#include "gateway/router.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace portico {
+
+class WebSocketSession final : public ClientConnection,
+                               public CloseGate,
+                               public std::enable_shared_from_this<WebSocketSession> {
+public:
+    WebSocketSession(tcp::socket&& socket, Router& router, const GatewayConfig& config, Logger& log);
+    ~WebSocketSession() override;
+
+    // Completes the upgrade the HTTP session read, then starts reading;
+    // `early_bytes` arrived behind the request and are read first.
+    void run(http::request<http::string_body> request, std::string_view early_bytes);
+
+    void on_engine_reply(const EngineReply& reply) override;
+    void shut_down() override;
+    void abort() override;
+    bool hold_close() override;
+
+    const std::string& client_id() const noexcept { return client_id_; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    enum class State : std::uint8_t {
+        handshaking,   // answering the upgrade
+        open,          // serving requests
+        draining,      // the gateway stops: pending requests finish, new ones get "shutting_down"
+        peer_closing,  // the client's close (or a protocol error) is in: owed replies go out first
+        closing,       // our close, or Beast's, is under way: nothing more is read or answered
+        ended,         // the connection failed or is closed
+    };
+    // Kept small: a websocket::close_reason holds 120 bytes of text inline.
+    struct PendingClose {
+        websocket::close_code code;
+        const char* reason;
+    };
+
+    void on_accept(const beast::error_code& ec);
+    void do_read();
+    void start_read();
+    void on_read(const beast::error_code& ec, std::size_t bytes);
+    void handle_message(std::string_view text);
+    void send(std::string message);
+    // Replies that are ready go out as one batch: one system call for many.
+    void do_write();
+    void write_front();
+    void on_write(const beast::error_code& ec, std::size_t bytes);
+    void on_flushed(const beast::error_code& ec);
+    // While the client's close is held back: replies as frames of our own.
+    void write_owed_replies();
+    void release_peer_close();
+    void do_close(PendingClose close);
+    // Stops taking requests, flushes what is queued, then sends the close;
+    // the socket is cut if that has not finished within a grace period.
+    void begin_close(websocket::close_code code, const char* reason);
+    void arm_close_timer(Clock::duration after);
+    void on_close_timer(const beast::error_code& ec);
+    // The connection failed: nothing more is read, written or answered.
+    void end_connection();
+    void finish_drain_if_done();
+    bool all_input_read();
+    void track_deadline(Clock::time_point deadline);
+    void on_deadline(const beast::error_code& ec);
+    bool reading_allowed() const noexcept;
+
+    websocket::stream<GatewayStream<beast::tcp_stream>> ws_;
+    beast::flat_buffer read_buffer_;
+    Router& router_;
+    const GatewayConfig& config_;
+    Logger& log_;
+    std::string client_id_;
+    State state_ = State::handshaking;
+    bool reading_ = false;     // a read (or the wait before the first one) is under way
+    bool writing_ = false;     // a batch is being written
+    bool heard_from_ = false;  // the client has sent something
+    bool drain_check_posted_ = false;
+
+    PendingRequests pending_;
+    net::steady_timer deadline_timer_;
+    Clock::time_point timer_expiry_ = Clock::time_point::max();
+
+    OutboundQueue outbox_;
+    std::string writing_message_;  // taken from outbox_, in Beast's hands
+    // While reading is paused for back-pressure no read keeps the session
+    // alive, yet its requests are still owed replies: it holds itself until
+    // reading resumes or it closes.
+    std::shared_ptr<WebSocketSession> paused_self_;
+    net::steady_timer close_timer_;  // drain deadline, reply grace, then the close grace period
+    std::optional<PendingClose> close_after_write_;
+};
+
+}  // namespace portico

@@ -1,0 +1,54 @@
+#pragma once
+// The gateway's view of a plugin's engines, whatever carries the requests:
+// the job queue of an engine in this process, zmq links to engines elsewhere,
+// or the gateway's own plugin. A link reports every answer to the
+// ReplyHandler it was made with (the router of its gateway loop), never to a
+// session directly; it knows nothing of the gateway beyond that.
+#include "core/engine_reply.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace portico {
+
+// Where a link's answers go: the router, which finds the connection by id.
+class ReplyHandler {
+public:
+    virtual ~ReplyHandler() = default;
+    virtual void on_reply(const EngineReply& reply) = 0;
+};
+
+// Whether a link took a request. A link may also take a request and answer
+// it later with an error (a full queue: "overloaded").
+enum class SendResult : std::uint8_t {
+    sent,
+    unavailable,  // no engine reachable: answered at once by the caller
+};
+
+// What a link knows of its engines, as a value.
+struct LinkStatus {
+    std::size_t engines_alive = 0;  // in rotation
+    std::size_t engines_total = 0;
+    std::string info_json = "{}";   // what the engines said of the plugin (name, version, ...)
+};
+
+class EngineLink {
+public:
+    virtual ~EngineLink() = default;
+    // Takes one request; its answer reaches the ReplyHandler exactly once,
+    // never from inside send().
+    virtual SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) = 0;
+    // How long the session waits for an answer before it says "timeout".
+    virtual std::chrono::milliseconds timeout() const = 0;
+    virtual LinkStatus status() const = 0;
+    // Nothing waits on this link any more: a replaced link may be destroyed.
+    virtual bool idle() const = 0;
+    // The engine at `address` is known to be gone (its process exited): a
+    // link that reaches engines by address answers what it held there now.
+    virtual void engine_gone(const std::string& /*address*/) {}
+};
+
+}  // namespace portico

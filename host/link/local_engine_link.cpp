@@ -1,0 +1,35 @@
+#include "link/local_engine_link.hpp"
+
+namespace portico {
+
+LocalEngineLink::LocalEngineLink(net::io_context& io, const PluginConfig& plugin,
+                                 std::shared_ptr<EngineJobQueue> jobs, std::shared_ptr<ReplyInbox> inbox)
+    : io_(io), plugin_(plugin.name), timeout_(plugin.route.timeout), jobs_(std::move(jobs)), inbox_(std::move(inbox)) {}
+
+SendResult LocalEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
+    EngineJob& job = staged_.emplace_back();
+    job.request_id = request_id;
+    job.client_id = client_id;
+    job.payload = payload;
+    job.sink = inbox_;
+    if (!flush_posted_) {
+        flush_posted_ = true;
+        // Runs after the handlers already queued: the rest of this turn's input.
+        net::post(io_, [this] { flush(); });
+    }
+    return SendResult::sent;
+}
+
+void LocalEngineLink::flush() {
+    flush_posted_ = false;
+    const auto taken = jobs_->push_all(staged_);
+    for (std::size_t i = taken.count; i < staged_.size(); ++i) {
+        EngineJob& job = staged_[i];
+        EngineResult refused;
+        refused.reply = EngineReply{job.request_id, std::move(job.client_id), jobs_->refusal(taken.rest, plugin_)};
+        inbox_->deliver(std::move(refused));
+    }
+    staged_.clear();
+}
+
+}  // namespace portico

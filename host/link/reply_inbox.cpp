@@ -1,0 +1,31 @@
+#include "link/reply_inbox.hpp"
+
+namespace portico {
+
+ReplyInbox::ReplyInbox(net::io_context& io, ReplyHandler& replies) : io_(io), replies_(replies) {}
+
+void ReplyInbox::deliver(EngineResult result) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (detached_) return;
+    const bool first = results_.empty();
+    results_.push_back(std::move(result));
+    // Posted under the lock, so detach() cannot pass while a post is under way.
+    if (first) net::post(io_, [self = shared_from_this()] { self->drain(); });
+}
+
+void ReplyInbox::detach() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    detached_ = true;
+    results_.clear();
+}
+
+void ReplyInbox::drain() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        draining_.swap(results_);
+    }
+    for (auto& result : draining_) replies_.on_reply(result.reply);  // a client that has gone drops it
+    draining_.clear();
+}
+
+}  // namespace portico

@@ -1,0 +1,159 @@
+#include "wire/wire.hpp"
+
+#include <cstring>
+
+namespace portico::wire {
+
+std::string_view frame_view(const zmq::message_t& frame) noexcept {
+    return {static_cast<const char*>(frame.data()), frame.size()};
+}
+
+std::size_t receive_message(zmq::socket_t& socket, zmq::message_t* frames, std::size_t capacity) {
+    std::size_t count = 0;
+    bool overflow = false;
+    for (bool more = true; more;) {
+        zmq::message_t part;
+        if (!socket.recv(part, zmq::recv_flags::dontwait)) break;  // cannot happen mid-message
+        more = part.more();
+        if (count < capacity) frames[count++] = std::move(part);
+        else overflow = true;
+    }
+    return overflow ? 0 : count;
+}
+
+std::string encode_request_id(std::uint64_t id) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((id >> (8 * i)) & 0xff);
+    return bytes;
+}
+
+std::optional<std::uint64_t> decode_request_id(std::string_view bytes) {
+    if (bytes.size() != 8) return std::nullopt;
+    std::uint64_t id = 0;
+    for (int i = 7; i >= 0; --i) id = (id << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+    return id;
+}
+
+std::string_view control_word(Control control) {
+    switch (control) {
+        case Control::ping: return "ping";
+        case Control::pong: return "pong";
+        case Control::bye: return "bye";
+        case Control::none: break;
+    }
+    return {};
+}
+
+Control parse_control(const zmq::message_t* frames, std::size_t count, std::string_view* info) {
+    if (count < 2 || count > 3 || frame_view(frames[0]) != magic) return Control::none;
+    const auto word = frame_view(frames[1]);
+    if (word == "pong") {
+        if (info) *info = count == 3 ? frame_view(frames[2]) : std::string_view();
+        return Control::pong;
+    }
+    if (count != 2) return Control::none;
+    if (word == "ping") return Control::ping;
+    if (word == "bye") return Control::bye;
+    return Control::none;
+}
+
+bool send_control(zmq::socket_t& socket, Control control) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(control_word(control)), zmq::send_flags::dontwait);
+    return true;
+}
+
+bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
+                  std::string_view payload) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    // Once the first part is queued, zmq queues the rest of the message atomically.
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    const std::string id = encode_request_id(request_id);
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(id), more);
+    socket.send(zmq::buffer(client_id), more);
+    socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    return true;
+}
+
+namespace {
+
+void send_text(zmq::socket_t& socket, std::string_view text, bool more) {
+    socket.send(zmq::buffer(text), (more ? zmq::send_flags::sndmore : zmq::send_flags::none) | zmq::send_flags::dontwait);
+}
+
+std::string_view kind_word(Reply::Kind kind) {
+    switch (kind) {
+        case Reply::Kind::json: return "json";
+        case Reply::Kind::text: return "text";
+        case Reply::Kind::error: return "error";
+    }
+    return "error";
+}
+
+}  // namespace
+
+void send_pong(zmq::socket_t& socket, std::string_view info) {
+    send_text(socket, magic, true);
+    send_text(socket, control_word(Control::pong), true);
+    send_text(socket, info, false);
+}
+
+void send_reply(zmq::socket_t& socket, const EngineReply& reply) {
+    const Reply& r = reply.reply;
+    send_text(socket, magic, true);
+    send_text(socket, encode_request_id(reply.request_id), true);
+    send_text(socket, reply.client_id, true);
+    send_text(socket, kind_word(r.kind()), true);
+    if (r.kind() == Reply::Kind::error) send_text(socket, r.code(), true);
+    send_text(socket, r.body(), false);
+}
+
+void send_plain_reply(zmq::socket_t& socket, const Reply& reply) {
+    send_text(socket, reply.ok() ? reply.body() : "error: " + reply.body(), false);
+}
+
+std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t count) {
+    if (count < 5 || frame_view(frames[0]) != magic) return std::nullopt;
+    auto id = decode_request_id(frame_view(frames[1]));
+    if (!id) return std::nullopt;
+    const auto kind = frame_view(frames[3]);
+    std::optional<Reply> reply;
+    if (kind == "json" && count == 5) reply = Reply::json(std::string(frame_view(frames[4])));
+    else if (kind == "text" && count == 5) reply = Reply::text(std::string(frame_view(frames[4])));
+    else if (kind == "error" && count == 6)
+        reply = Reply::error(std::string(frame_view(frames[4])), std::string(frame_view(frames[5])));
+    if (!reply) return std::nullopt;
+    return EngineReply{*id, std::string(frame_view(frames[2])), std::move(*reply)};
+}
+
+std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::size_t count,
+                                           std::string& problem) {
+    EngineRequest request;
+    if (count == 1) {
+        request.payload = frame_view(frames[0]);
+        return request;
+    }
+    if (count == 4 && frame_view(frames[0]) == magic) {
+        auto id = decode_request_id(frame_view(frames[1]));
+        if (!id) {
+            problem = "request id frame must be 8 bytes";
+            return std::nullopt;
+        }
+        request.plain = false;
+        request.request_id = *id;
+        request.client_id = frame_view(frames[2]);
+        request.payload = frame_view(frames[3]);
+        if (request.client_id.size() > max_client_id_bytes) {
+            problem = "client id is longer than 64 bytes";
+            return std::nullopt;
+        }
+        return request;
+    }
+    problem = "expected one payload frame, or a PTC1 request of 4 frames";
+    return std::nullopt;
+}
+
+}  // namespace portico::wire

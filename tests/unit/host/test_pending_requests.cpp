@@ -1,0 +1,86 @@
+// One connection's pending requests (gateway/pending_requests.hpp): ids,
+// contexts, deadlines, and exactly one answer each. No socket, no timer.
+#include "gateway/pending_requests.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using portico::MessageForm;
+using portico::PendingRequests;
+using portico::ReplyContext;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = PendingRequests::Clock;
+
+ReplyContext context(const std::string& id_json, const std::string& plugin = "dice") {
+    ReplyContext c;
+    c.form = MessageForm::envelope;
+    c.id_json = id_json;
+    c.plugin = plugin;
+    return c;
+}
+
+std::set<std::string> ids_of(const std::vector<ReplyContext>& contexts) {
+    std::set<std::string> ids;
+    for (const auto& c : contexts) ids.insert(c.id_json);
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("ids are never reused on a connection", "[pending]") {
+    PendingRequests pending;
+    std::set<std::uint64_t> seen;
+    for (int i = 0; i < 1000; ++i) CHECK(seen.insert(pending.next_id()).second);
+    CHECK(pending.empty());
+}
+
+TEST_CASE("a request is answered once: the second take finds nothing", "[pending]") {
+    PendingRequests pending;
+    const auto id = pending.next_id();
+    pending.add(id, context("7"), Clock::now() + 10s);
+    CHECK(pending.size() == 1);
+    const auto taken = pending.take(id);
+    REQUIRE(taken);
+    CHECK(taken->id_json == "7");
+    CHECK(taken->plugin == "dice");
+    CHECK_FALSE(pending.take(id));
+    CHECK_FALSE(pending.take(id + 1000));
+    CHECK(pending.empty());
+}
+
+TEST_CASE("expired requests are taken out, the earliest deadline left is told", "[pending][deadline]") {
+    PendingRequests pending;
+    const auto now = Clock::now();
+    pending.add(pending.next_id(), context("\"a\""), now - 1ms);
+    pending.add(pending.next_id(), context("\"b\""), now);
+    const auto c = pending.next_id();
+    pending.add(c, context("\"c\""), now + 5s);
+    pending.add(pending.next_id(), context("\"d\""), now + 2s);
+
+    const auto expired = pending.take_expired(now);
+    CHECK(ids_of(expired.requests) == std::set<std::string>{"\"a\"", "\"b\""});
+    CHECK(expired.next == now + 2s);
+    CHECK(pending.size() == 2);
+    // A late reply for an expired request finds nothing; one in time does.
+    CHECK(pending.take(c));
+
+    const auto later = pending.take_expired(now + 1h);
+    CHECK(ids_of(later.requests) == std::set<std::string>{"\"d\""});
+    CHECK(later.next == Clock::time_point::max());
+    CHECK(pending.empty());
+}
+
+TEST_CASE("take_all empties it, clear forgets", "[pending]") {
+    PendingRequests pending;
+    for (int i = 0; i < 5; ++i) pending.add(pending.next_id(), context(std::to_string(i)), Clock::now() + 1s);
+    CHECK(pending.take_all().size() == 5);
+    CHECK(pending.empty());
+    pending.add(pending.next_id(), context("9"), Clock::now() + 1s);
+    pending.clear();
+    CHECK(pending.empty());
+    CHECK(pending.take_expired(Clock::now() + 1h).requests.empty());
+}
