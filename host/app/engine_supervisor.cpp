@@ -110,6 +110,7 @@ Expected<bool> EngineSupervisor::spawn() {
     pid_ = pid;
     started_at_ = std::chrono::steady_clock::now();
     log_.info("plugin {}: isolated engine process {} started", plugin_.name, pid_);
+    if (spawn_handler_) spawn_handler_(plugin_.name, pid_);
     watch();
     return true;
 }
@@ -117,7 +118,8 @@ Expected<bool> EngineSupervisor::spawn() {
 void EngineSupervisor::watch() {
     exit_watch_.async_wait(net::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
         if (ec) return;  // cancelled: whoever cancelled reaps the child
-        child_exited(reap());
+        const pid_t pid = pid_;
+        child_exited(pid, reap());
     });
 }
 
@@ -130,7 +132,7 @@ int EngineSupervisor::reap() {
     return status;
 }
 
-void EngineSupervisor::child_exited(int status) {
+void EngineSupervisor::child_exited(pid_t pid, int status) {
     if (stopping_) {
         finish_stop();
         return;
@@ -138,7 +140,7 @@ void EngineSupervisor::child_exited(int status) {
     if (std::chrono::steady_clock::now() - started_at_ > healthy_after) backoff_ = std::chrono::milliseconds(100);
     log_.warn("plugin {}: isolated engine process {}; restarting in {} ms", plugin_.name, describe_exit(status),
               backoff_.count());
-    if (exit_handler_) exit_handler_(plugin_.name, private_endpoint_);
+    if (exit_handler_) exit_handler_(plugin_.name, private_endpoint_, pid, status);
     timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, max_backoff);
     timer_.async_wait([this](const boost::system::error_code& ec) {

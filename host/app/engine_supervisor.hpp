@@ -37,9 +37,13 @@ public:
     static std::string private_endpoint_for(const std::string& work_dir, const std::string& plugin);
 
     // Called on the control thread when a child exits by itself, with the
-    // address the gateway reaches it at.
-    using ExitHandler = std::function<void(const std::string& plugin, const std::string& endpoint)>;
+    // address the gateway reaches it at, its pid and its wait status.
+    using ExitHandler =
+        std::function<void(const std::string& plugin, const std::string& endpoint, pid_t pid, int status)>;
     void on_exit(ExitHandler handler) { exit_handler_ = std::move(handler); }
+    // Called on the control thread each time a child starts (restarts too).
+    using SpawnHandler = std::function<void(const std::string& plugin, pid_t pid)>;
+    void on_spawn(SpawnHandler handler) { spawn_handler_ = std::move(handler); }
 
     // Writes the child's config and starts it; a failure to start is returned.
     Expected<bool> start();
@@ -59,7 +63,7 @@ private:
     void watch();
     // The child is gone: reaped, its pidfd closed.
     int reap();
-    void child_exited(int status);
+    void child_exited(pid_t pid, int status);
     void finish_stop();
 
     net::io_context& control_;
@@ -76,6 +80,7 @@ private:
     std::chrono::milliseconds backoff_{100};
     bool stopping_ = false;
     ExitHandler exit_handler_;
+    SpawnHandler spawn_handler_;
     std::function<void()> stop_done_;
 };
 

@@ -43,7 +43,8 @@ Expected<void> Host::start() {
         stop();
         return started;
     }
-    announce_ << "portico: ready\n" << ready_line() << "\n" << std::flush;
+    announce_.line("portico: ready");
+    announce_.event("ready", ready_fields());
     running_ = true;
     return {};
 }
@@ -59,9 +60,9 @@ Expected<void> Host::start_engines() {
         auto endpoint = engines_.start(plugin);
         if (!endpoint) return endpoint.error();
         const LoadedPlugin& loaded = endpoint.value()->plugin();
-        announce_ << "portico: plugin " << plugin.name << " " << loaded.version() << " serving on "
-                  << endpoint.value()->bound_endpoint() << " (" << plugin.engine.workers
-                  << " workers; usage: " << loaded.usage() << ")\n";
+        announce_.line("portico: plugin " + plugin.name + " " + loaded.version() + " serving on " +
+                       endpoint.value()->bound_endpoint() + " (" + std::to_string(plugin.engine.workers) +
+                       " workers; usage: " + loaded.usage() + ")");
         engines_.add(std::move(endpoint).value());
     }
     // Called on the control thread, the thread that also sets and resets gateway_.
@@ -81,7 +82,7 @@ Expected<void> Host::start_gateway() {
         if (!spec.local && (config_.role == Role::gateway || !plugin.route.connect.empty())) {
             std::string list;
             for (const auto& address : spec.addresses) list += (list.empty() ? "" : ", ") + address;
-            announce_ << "portico: plugin " << plugin.name << " routed to " << list << "\n";
+            announce_.line("portico: plugin " + plugin.name + " routed to " + list);
         }
     }
     auto bound = gateway_->start();
@@ -93,14 +94,15 @@ Expected<void> Host::start_gateway() {
     gateway_port_ = bound.value().port();
     const auto address = bound.value().address();
     const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    announce_ << "portico: gateway listening on ws://" << host << ":" << gateway_port_ << config_.gateway.path
-              << " (" << config_.gateway.threads << " thread" << (config_.gateway.threads == 1 ? "" : "s") << ")\n";
+    announce_.line("portico: gateway listening on ws://" + host + ":" + std::to_string(gateway_port_) +
+                   config_.gateway.path + " (" + std::to_string(config_.gateway.threads) + " thread" +
+                   (config_.gateway.threads == 1 ? "" : "s") + ")");
     return {};
 }
 
-// One line of JSON for programs (tests, supervisors, scripts): what runs
+// The ready event, for programs (tests, supervisors, scripts): what runs
 // where, so that nothing has to be read out of the prose above it.
-std::string Host::ready_line() const {
+nlohmann::json Host::ready_fields() const {
     using nlohmann::json;
     json plugins = json::array();
     for (const auto& plugin : config_.plugins) {
@@ -115,8 +117,7 @@ std::string Host::ready_line() const {
         if (!plugin.route.connect.empty()) entry["connect"] = plugin.route.connect;
         plugins.push_back(std::move(entry));
     }
-    json ready = {{"event", "ready"},
-                  {"pid", getpid()},
+    json ready = {{"pid", getpid()},
                   {"version", PORTICO_VERSION},
                   {"role", config_.role == Role::all      ? "all"
                            : config_.role == Role::engine ? "engine"
@@ -126,7 +127,7 @@ std::string Host::ready_line() const {
         ready["gateway"] = {{"address", config_.gateway.address},
                             {"port", gateway_port_},
                             {"path", config_.gateway.path}};
-    return ready.dump(-1, ' ', false, json::error_handler_t::replace);
+    return ready;
 }
 
 LinkSpec Host::link_spec(const PluginConfig& plugin) const {
@@ -174,8 +175,12 @@ void Host::reload_in_background() {
     reload_thread_ = std::thread([this] {
         block_control_signals_in_this_thread();
         auto result = reload();
-        if (result) log_.info("reload: {}", result.value());
-        else log_.error("reload refused, nothing changed: {}", result.error().message);
+        if (result) {
+            log_.info("reload: {}", result.value());
+        } else {
+            log_.error("reload refused, nothing changed: {}", result.error().message);
+            announce_.event("reload_refused", {{"code", result.error().code}, {"error", result.error().message}});
+        }
         reloading_ = false;
     });
 }

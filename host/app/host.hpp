@@ -3,6 +3,7 @@
 // isolated), and the WebSocket gateway; starts them in that order and stops
 // them in reverse. A SIGHUP hands the config file to the Reloader, on a
 // thread of its own. main() only parses arguments and runs it.
+#include "app/announcer.hpp"
 #include "app/engine_set.hpp"
 #include "app/isolated_engines.hpp"
 #include "config/config.hpp"
@@ -12,6 +13,7 @@
 #include "gateway/gateway.hpp"
 #include "link/link_factory.hpp"
 
+#include <nlohmann/json_fwd.hpp>
 #include <zmq.hpp>
 
 #include <atomic>
@@ -27,7 +29,7 @@ namespace portico {
 class Host {
 public:
     // `announce` receives the lines that say where portico listens, and the
-    // one JSON line that says it is ready (see docs/deployment.md).
+    // JSON event lines (ready, reloaded, ...: see docs/deployment.md).
     Host(Config config, Logger& log, std::ostream& announce);
     ~Host();
     Host(const Host&) = delete;
@@ -57,14 +59,14 @@ private:
     LinkSpec link_spec(const PluginConfig& plugin) const;
     Expected<void> start_engines();
     Expected<void> start_gateway();
-    std::string ready_line() const;
+    nlohmann::json ready_fields() const;
     void reload_in_background();
     // On the control thread: drains and stops everything without blocking it.
     void begin_shutdown();
 
     Config config_;
     Logger& log_;
-    std::ostream& announce_;
+    Announcer announce_;
     net::io_context control_{1};
     net::signal_set signals_;
     std::string work_dir_;  // private files: child configs, ipc sockets, plugin copies

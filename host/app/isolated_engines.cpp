@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <ostream>
+#include <nlohmann/json.hpp>
 
 namespace portico {
 
 IsolatedEngines::IsolatedEngines(net::io_context& control, std::string work_dir, LogLevel level,
-                                 std::chrono::milliseconds grace, Logger& log, std::ostream& announce)
+                                 std::chrono::milliseconds grace, Logger& log, Announcer& announce)
     : control_(control), work_dir_(std::move(work_dir)), level_(level), grace_(grace), log_(log), announce_(announce) {}
 
 IsolatedEngines::~IsolatedEngines() { stop_now(); }
@@ -38,14 +38,17 @@ Expected<bool> IsolatedEngines::start_one(const PluginConfig& plugin) {
     std::filesystem::create_directories(work_dir_, ec);
     if (ec) return Error{"isolate_failed", "cannot create " + work_dir_ + ": " + ec.message()};
     auto supervisor = std::make_unique<EngineSupervisor>(control_, plugin, level_, work_dir_, log_);
-    supervisor->on_exit([this](const std::string& name, const std::string& endpoint) {
+    supervisor->on_exit([this](const std::string& name, const std::string& endpoint, pid_t pid, int status) {
+        announce_.event("isolated_exited", {{"plugin", name}, {"pid", pid}, {"status", status}});
         if (on_exit_) on_exit_(name, endpoint);
+    });
+    supervisor->on_spawn([this](const std::string& name, pid_t pid) {
+        announce_.event("isolated_started", {{"plugin", name}, {"pid", pid}});
     });
     auto started = supervisor->start();
     if (!started) return started;
-    announce_ << "portico: plugin " << plugin.name << " isolated in process " << supervisor->pid()
-              << ", serving on " << plugin.serve.endpoint << "\n"
-              << std::flush;
+    announce_.line("portico: plugin " + plugin.name + " isolated in process " + std::to_string(supervisor->pid()) +
+                   ", serving on " + plugin.serve.endpoint);
     supervisors_.push_back(std::move(supervisor));
     return true;
 }

@@ -4,6 +4,7 @@
 // posts the set it wants (want()), and the running children are brought to
 // it, a changed one restarted only once its predecessor has exited (they
 // share a private socket), so reloads in quick succession just move the goal.
+#include "app/announcer.hpp"
 #include "app/engine_supervisor.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -12,7 +13,6 @@
 
 #include <chrono>
 #include <functional>
-#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,15 +22,16 @@ namespace portico {
 class IsolatedEngines {
 public:
     IsolatedEngines(net::io_context& control, std::string work_dir, LogLevel level, std::chrono::milliseconds grace,
-                    Logger& log, std::ostream& announce);
+                    Logger& log, Announcer& announce);
     ~IsolatedEngines();
     IsolatedEngines(const IsolatedEngines&) = delete;
     IsolatedEngines& operator=(const IsolatedEngines&) = delete;
 
     // Where the gateway reaches the isolated engine of `plugin`.
     std::string endpoint_for(const std::string& plugin) const;
-    // Called when a child exits by itself.
-    void on_exit(EngineSupervisor::ExitHandler handler) { on_exit_ = std::move(handler); }
+    // Called when a child exits by itself, with the address it served.
+    using ExitHandler = std::function<void(const std::string& plugin, const std::string& endpoint)>;
+    void on_exit(ExitHandler handler) { on_exit_ = std::move(handler); }
 
     // Start-up: starts each; the first that fails is returned (the others stop).
     Expected<bool> start(const std::vector<PluginConfig>& plugins);
@@ -51,8 +52,8 @@ private:
     LogLevel level_;
     std::chrono::milliseconds grace_;
     Logger& log_;
-    std::ostream& announce_;
-    EngineSupervisor::ExitHandler on_exit_;
+    Announcer& announce_;
+    ExitHandler on_exit_;
     std::vector<std::unique_ptr<EngineSupervisor>> supervisors_;
     std::vector<PluginConfig> wanted_;
     bool stopping_ = false;

@@ -3,12 +3,12 @@
 #include "app/reload_plan.hpp"
 #include "plugin/plugin_loader.hpp"
 
-#include <ostream>
+#include <nlohmann/json.hpp>
 
 namespace portico {
 
 Reloader::Reloader(Config& config, EngineSet& engines, IsolatedEngines& isolated, Gateway* gateway,
-                   net::io_context& control, LinkSpecFor link_spec, Logger& log, std::ostream& announce)
+                   net::io_context& control, LinkSpecFor link_spec, Logger& log, Announcer& announce)
     : config_(config),
       engines_(engines),
       isolated_(isolated),
@@ -52,9 +52,8 @@ Expected<std::string> Reloader::reload(Config next) {
     for (const auto& name : plan.stop)
         if (auto endpoint = engines_.take(name)) stopping.push_back(std::move(endpoint));
     for (auto& endpoint : started) {
-        announce_ << "portico: plugin " << endpoint->name() << " " << endpoint->plugin().version() << " serving on "
-                  << endpoint->bound_endpoint() << "\n"
-                  << std::flush;
+        announce_.line("portico: plugin " + endpoint->name() + " " + endpoint->plugin().version() + " serving on " +
+                       endpoint->bound_endpoint());
         engines_.add(std::move(endpoint));
     }
     config_.plugins = next.plugins;
@@ -72,6 +71,10 @@ Expected<std::string> Reloader::reload(Config next) {
         swaps[i].first->replace(swaps[i].second, plan.swap[i].plugin);  // returns once the old workers are done
     // The old engines finish what they hold (gateways were told "bye"), then unload.
     for (auto& endpoint : stopping) endpoint->stop();
+    announce_.event("reloaded", {{"added", plan.added},
+                                 {"replaced", plan.replaced},
+                                 {"removed", plan.removed},
+                                 {"rerouted", plan.rerouted}});
     return plan.summary();
 }
 

@@ -4,6 +4,7 @@
 // endpoint first (any failure undoes that and changes nothing), then swaps
 // them in, reroutes the gateway, hands the isolated engines' new goal to the
 // control thread and lets what goes drain. Clients stay connected.
+#include "app/announcer.hpp"
 #include "app/engine_set.hpp"
 #include "app/isolated_engines.hpp"
 #include "config/config.hpp"
@@ -26,7 +27,7 @@ public:
     // `gateway` may be null (role engine). `config` is the running config:
     // its plugins and log level change with each reload, nothing else.
     Reloader(Config& config, EngineSet& engines, IsolatedEngines& isolated, Gateway* gateway,
-             net::io_context& control, LinkSpecFor link_spec, Logger& log, std::ostream& announce);
+             net::io_context& control, LinkSpecFor link_spec, Logger& log, Announcer& announce);
 
     // Returns the one-line summary, or why nothing changed. Blocks while old
     // engines drain.
@@ -40,7 +41,7 @@ private:
     net::io_context& control_;
     LinkSpecFor link_spec_;
     Logger& log_;
-    std::ostream& announce_;
+    Announcer& announce_;
 };
 
 }  // namespace portico
