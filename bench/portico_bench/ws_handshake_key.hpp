@@ -14,7 +14,7 @@ std::string make_websocket_key(std::array<std::uint8_t, 16> const& nonce);
 // (RFC 6455 section 4.2.2: base64 of SHA-1 of key + the protocol GUID).
 std::string websocket_accept_for(std::string_view key);
 
-// Exposed for tests.
+// OpenSSL's, exposed for the self-test.
 std::array<std::uint8_t, 20> sha1(std::string_view data);
 std::string base64_encode(std::uint8_t const* data, std::size_t size);
 
