@@ -1,4 +1,4 @@
-// The client message reader (host/client_message.hpp) on any bytes, in both
+// The client message reader (host/gateway/client_message.hpp) on any bytes, in both
 // forms, and every reply formatted for what it read.
 //
 // Differential: for an envelope (first non-space byte '{'), the one-pass

@@ -1,4 +1,4 @@
-// The config parser (host/config.hpp) on any bytes, once for each role.
+// The config parser (host/config/config.hpp) on any bytes, once for each role.
 //
 // parse_config() must never throw or crash: it returns a Config or an Error.
 // A refusal is an "invalid_config" error that names the source; an accepted

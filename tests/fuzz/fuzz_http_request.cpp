@@ -1,6 +1,6 @@
 // The gateway's HTTP side on any bytes: Beast's request parser with the
-// limits host/http_session.cpp sets, then the route table
-// (host/http_routes.hpp) on every request it parses.
+// limits host/gateway/http_session.cpp sets, then the route table
+// (host/gateway/http_routes.hpp) on every request it parses.
 //
 // The route table is the gateway's: the WebSocket path "/ws", plus GET routes
 // "/healthz" and "/metrics" as a host registers them.
@@ -32,7 +32,7 @@ namespace websocket = portico::websocket;
 using portico::HttpRequest;
 using portico::HttpResponse;
 
-// As host/http_session.cpp sets them.
+// As host/gateway/http_session.cpp sets them.
 constexpr std::uint32_t max_header_bytes = 8 * 1024;
 
 const std::string healthz_body = "ok\n";

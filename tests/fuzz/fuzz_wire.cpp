@@ -1,4 +1,4 @@
-// The zmq frame decoders (host/wire.hpp) on any list of frames.
+// The zmq frame decoders (host/wire/wire.hpp) on any list of frames.
 //
 // Input: frames, each a length byte N and then N bytes (the last frame takes
 // what is left when the input ends sooner), so "\x04PTC1\x08........" is the
