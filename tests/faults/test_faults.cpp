@@ -3,50 +3,169 @@
 // every request gets exactly one reply (ok, or an error with a clear code).
 // Each test bounds every wait; none asserts on speed, only on correctness and
 // on recovery within generous bounds.
-#include "fault_harness.hpp"
-#include "load_client.hpp"
+#include "support/checks.hpp"
+#include "support/pipelined_client.hpp"
+#include "support/portico_process.hpp"
+#include "support/ws_client.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <memory>
+#include <system_error>
 #include <thread>
 
-using namespace portico::faults;
+using namespace portico::test;
 using namespace std::chrono_literals;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// ---- configs, as JSON text ----
+
+struct EngineSettings {
+    std::string endpoint = "tcp://127.0.0.1:0";
+    unsigned workers = 2;
+    std::string log_level = "warn";
+};
+
+std::string engine_config(const EngineSettings& settings) {
+    nlohmann::json config = {
+        {"log_level", settings.log_level},
+        {"plugins",
+         {{"dice",
+           {{"library", PORTICO_DICE_PLUGIN}, {"endpoint", settings.endpoint}, {"workers", settings.workers}}}}}};
+    return config.dump(2);
+}
+
+struct GatewaySettings {
+    std::vector<std::string> connect;  // the engines' addresses
+    bool idempotent = true;
+    unsigned max_attempts = 2;
+    unsigned heartbeat_ms = 100;
+    unsigned dead_after_ms = 400;
+    unsigned timeout_ms = 2000;
+    unsigned drain_timeout_ms = 5000;
+    // info: the gateway logs each engine leaving and coming back, which the
+    // tests read to know when an engine rejoined.
+    std::string log_level = "info";
+};
+
+std::string gateway_config(const GatewaySettings& settings) {
+    nlohmann::json config = {
+        {"log_level", settings.log_level},
+        {"gateway", {{"listen", "127.0.0.1:0"}, {"drain_timeout_ms", settings.drain_timeout_ms}}},
+        {"plugins",
+         {{"dice",
+           {{"connect", settings.connect},
+            {"idempotent", settings.idempotent},
+            {"max_attempts", settings.max_attempts},
+            {"heartbeat_ms", settings.heartbeat_ms},
+            {"dead_after_ms", settings.dead_after_ms},
+            {"timeout_ms", settings.timeout_ms}}}}}};
+    return config.dump(2);
+}
+
+// "tcp://127.0.0.1:PORT"
+std::string tcp_address(std::uint16_t port) { return "tcp://127.0.0.1:" + std::to_string(port); }
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound, read, closed):
+// for an engine the gateway must know before it starts.
+std::uint16_t pick_free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        throw std::system_error(saved, std::generic_category(), "bind/getsockname");
+    }
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+// ---- the processes: DIR/NAME.json, and its output in DIR/NAME.out and .err ----
+
 std::unique_ptr<PorticoProcess> start_engine(const TempDir& dir, const std::string& name,
                                              const EngineSettings& settings = {}) {
-    auto engine = std::make_unique<PorticoProcess>(dir, name, "engine", engine_config(settings));
+    auto engine = std::make_unique<PorticoProcess>(dir.write(name + ".json", engine_config(settings)),
+                                                   std::vector<std::string>{"--role", "engine"});
     if (!engine->wait_ready(10s)) FAIL("engine did not get ready: " << engine->summary());
-    if (engine->engine_port() == 0) FAIL("engine announced no dice endpoint: " << engine->summary());
+    if (engine->engine_port("dice") == 0) FAIL("engine announced no dice endpoint: " << engine->summary());
     return engine;
 }
 
 std::unique_ptr<PorticoProcess> start_gateway(const TempDir& dir, const std::string& name,
                                               const GatewaySettings& settings) {
-    auto gateway = std::make_unique<PorticoProcess>(dir, name, "gateway", gateway_config(settings));
+    auto gateway = std::make_unique<PorticoProcess>(dir.write(name + ".json", gateway_config(settings)),
+                                                    std::vector<std::string>{"--role", "gateway"});
     if (!gateway->wait_ready(10s)) FAIL("gateway did not get ready: " << gateway->summary());
     if (gateway->gateway_port() == 0) FAIL("gateway announced no WebSocket port: " << gateway->summary());
     return gateway;
 }
 
+// ---- the load: M connections, each keeping N dice rolls in flight ----
+
+struct LoadOptions {
+    PipelineOptions client;
+    StreamOptions requests;
+};
+
+class LoadClient : public PipelinedClient {
+public:
+    explicit LoadClient(const LoadOptions& options) : PipelinedClient(options.client), requests_(options.requests) {}
+    // Starts sending, and keeps `in_flight` requests outstanding per connection.
+    void start() { start_stream("load", requests_); }
+
+private:
+    StreamOptions requests_;
+};
+
 LoadOptions load_on(const PorticoProcess& gateway, unsigned connections, unsigned in_flight) {
     LoadOptions options;
-    options.port = gateway.gateway_port();
-    options.connections = connections;
-    options.in_flight = in_flight;
+    options.client.port = gateway.gateway_port();
+    options.client.connections = connections;
+    options.requests.in_flight = in_flight;
     return options;
 }
 
 bool at_least_ok(LoadClient& load, std::uint64_t ok, std::chrono::milliseconds within) {
     return load.wait_until([ok](const LoadReport& r) { return r.ok >= ok; }, within);
 }
+
+// Opens the load's connections and starts it; with `first_ok`, waits until
+// that many replies were ok.
+void start_load(LoadClient& load, std::uint64_t first_ok = 0) {
+    REQUIRE(load.connect());
+    load.start();
+    if (first_ok > 0) REQUIRE(at_least_ok(load, first_ok, 5s));
+}
+
+// Two engines, engine-a and engine-b, and a gateway's settings that connect to both.
+struct TwoEngines {
+    TempDir dir;
+    std::unique_ptr<PorticoProcess> a = start_engine(dir, "engine-a");
+    std::unique_ptr<PorticoProcess> b = start_engine(dir, "engine-b");
+
+    GatewaySettings gateway_settings() const {
+        GatewaySettings settings;
+        settings.connect = {a->endpoint_of("dice"), b->endpoint_of("dice")};
+        return settings;
+    }
+};
 
 // How many engines of `plugin` the gateway counts alive, from its built-in
 // "portico plugins" (-1: no answer).
@@ -74,6 +193,23 @@ void wait_engines_alive(const PorticoProcess& gateway, int count) {
     if (alive != count)
         FAIL("the gateway counts " << alive << " of " << count << " engines alive: " << gateway.summary());
 }
+
+// Engines a and b, a gateway on both (`settings` with its connect list
+// filled in) that has heard from both, and a load on it: 8 connections with
+// 4 requests in flight each, past its first 500 ok replies.
+struct PairUnderLoad {
+    explicit PairUnderLoad(GatewaySettings settings = {}) {
+        settings.connect = engines.gateway_settings().connect;
+        gateway = start_gateway(engines.dir, "gateway", settings);
+        wait_engines_alive(*gateway, 2);
+        load = std::make_unique<LoadClient>(load_on(*gateway, 8, 4));
+        start_load(*load, 500);
+    }
+
+    TwoEngines engines;
+    std::unique_ptr<PorticoProcess> gateway;
+    std::unique_ptr<LoadClient> load;
+};
 
 // The gateway's promise, checked after the load has settled.
 void check_exactly_one_reply_each(const LoadReport& r) {
@@ -104,7 +240,7 @@ void check_served_without_errors(LoadClient& load, std::chrono::milliseconds win
 
 // Waits for a log line of `process`; on failure shows what it did log.
 bool expect_log(PorticoProcess& process, const std::string& text, std::chrono::milliseconds within) {
-    if (process.wait_for_log(text, within)) return true;
+    if (process.wait_for_err(text, within)) return true;
     FAIL_CHECK("no \"" << text << "\" logged within " << within.count() << " ms: " << process.summary());
     return false;
 }
@@ -112,25 +248,50 @@ bool expect_log(PorticoProcess& process, const std::string& text, std::chrono::m
 // The settle bound: the plugin's timeout plus a second.
 constexpr auto settle_bound = 3s;
 
+// Stops sending, waits (bounded) for what is in flight, and checks the
+// gateway's promise on the result.
+LoadReport settle(LoadClient& load) {
+    load.stop_sending();
+    CHECK(load.wait_settled(settle_bound));
+    const auto r = load.report();
+    check_exactly_one_reply_each(r);
+    return r;
+}
+
+// Engine a, back after its fault, is in rotation again: the gateway says
+// so; engine b is killed, and requests still succeed, so a serves them
+// alone. Then the load settles, one reply each, what failed failing clearly.
+void check_a_recovered(PairUnderLoad& pair, const std::string& address_a) {
+    auto& b = pair.engines.b;
+    LoadClient& load = *pair.load;
+    INFO(pair.gateway->summary());
+    REQUIRE(expect_log(*pair.gateway, "engine " + address_a + " is back", 5s));
+
+    b->kill();
+    REQUIRE(b->wait_exit(2s));
+    CHECK(more_ok(load, 1000, 5s));
+    expect_log(*pair.gateway, "engine " + b->endpoint_of("dice") + " is silent", 3s);
+    std::this_thread::sleep_for(300ms);  // what B held has been retried by now
+    check_served_without_errors(load);
+
+    const auto r = settle(load);
+    INFO(r.summary());
+    // Retries answer nearly everything; what fails must fail clearly.
+    CHECK(r.errors_other_than({"unavailable", "timeout"}) == 0);
+    load.close();
+}
+
 }  // namespace
 
 TEST_CASE("kill -9 of one of two engines under load: one reply each, throughput recovers, "
           "the engine restarted on the same port serves again",
           "[faults][engine_kill]") {
-    TempDir dir;
-    auto a = start_engine(dir, "engine-a");
-    auto b = start_engine(dir, "engine-b");
-    const std::string address_a = a->engine_address();
-    const std::uint16_t port_a = a->engine_port();
-    GatewaySettings settings;
-    settings.connect = {address_a, b->engine_address()};
-    auto gateway = start_gateway(dir, "gateway", settings);
-    wait_engines_alive(*gateway, 2);
-
-    LoadClient load(load_on(*gateway, 8, 4));
-    REQUIRE(load.connect());
-    load.start();
-    REQUIRE(at_least_ok(load, 500, 5s));
+    PairUnderLoad pair;
+    auto& [dir, a, b] = pair.engines;
+    auto& gateway = pair.gateway;
+    LoadClient& load = *pair.load;
+    const std::string address_a = a->endpoint_of("dice");
+    const std::uint16_t port_a = a->engine_port("dice");
     std::this_thread::sleep_for(500ms);
 
     a->kill();
@@ -147,44 +308,20 @@ TEST_CASE("kill -9 of one of two engines under load: one reply each, throughput 
     EngineSettings same_port;
     same_port.endpoint = tcp_address(port_a);
     auto a_again = start_engine(dir, "engine-a-restarted", same_port);
-    REQUIRE(a_again->engine_port() == port_a);
-    INFO(gateway->summary());
-    REQUIRE(expect_log(*gateway, "engine " + address_a + " is back", 5s));
+    REQUIRE(a_again->engine_port("dice") == port_a);
 
     // Now B dies: if requests still succeed, the restarted A serves them.
-    b->kill();
-    REQUIRE(b->wait_exit(2s));
-    CHECK(more_ok(load, 1000, 5s));
-    expect_log(*gateway, "engine " + b->engine_address() + " is silent", 3s);
-    std::this_thread::sleep_for(300ms);  // what B held has been retried by now
-    check_served_without_errors(load);
-
-    load.stop_sending();
-    CHECK(load.wait_settled(settle_bound));
-    const auto r = load.report();
-    check_exactly_one_reply_each(r);
-    INFO(r.summary());
-    // Retries answer nearly everything; what fails must fail clearly.
-    CHECK(r.errors_other_than({"unavailable", "timeout"}) == 0);
-    load.close();
+    check_a_recovered(pair, address_a);
 }
 
 TEST_CASE("SIGSTOP of one of two engines under load: its requests are retried, others flow; "
           "after SIGCONT it rejoins and serves alone",
           "[faults][engine_stop]") {
-    TempDir dir;
-    auto a = start_engine(dir, "engine-a");
-    auto b = start_engine(dir, "engine-b");
-    const std::string address_a = a->engine_address();
-    GatewaySettings settings;
-    settings.connect = {address_a, b->engine_address()};
-    auto gateway = start_gateway(dir, "gateway", settings);
-    wait_engines_alive(*gateway, 2);
-
-    LoadClient load(load_on(*gateway, 8, 4));
-    REQUIRE(load.connect());
-    load.start();
-    REQUIRE(at_least_ok(load, 500, 5s));
+    PairUnderLoad pair;
+    auto& [dir, a, b] = pair.engines;
+    auto& gateway = pair.gateway;
+    LoadClient& load = *pair.load;
+    const std::string address_a = a->endpoint_of("dice");
     a->stop();
     const auto stopped_at = Clock::now();
     const auto at_stop = load.report();
@@ -201,24 +338,9 @@ TEST_CASE("SIGSTOP of one of two engines under load: its requests are retried, o
     std::this_thread::sleep_until(stopped_at + 1500ms);
 
     a->resume();
-    INFO(gateway->summary());
-    REQUIRE(expect_log(*gateway, "engine " + address_a + " is back", 5s));
 
     // Kill the OTHER engine: requests still succeed, so A serves them.
-    b->kill();
-    REQUIRE(b->wait_exit(2s));
-    CHECK(more_ok(load, 1000, 5s));
-    expect_log(*gateway, "engine " + b->engine_address() + " is silent", 3s);
-    std::this_thread::sleep_for(300ms);
-    check_served_without_errors(load);
-
-    load.stop_sending();
-    CHECK(load.wait_settled(settle_bound));
-    const auto r = load.report();
-    check_exactly_one_reply_each(r);
-    INFO(r.summary());
-    CHECK(r.errors_other_than({"unavailable", "timeout"}) == 0);
-    load.close();
+    check_a_recovered(pair, address_a);
 }
 
 TEST_CASE("a gateway started before its engines answers unavailable, then serves once they start",
@@ -232,10 +354,9 @@ TEST_CASE("a gateway started before its engines answers unavailable, then serves
     auto gateway = start_gateway(dir, "gateway", settings);
 
     auto options = load_on(*gateway, 2, 1);
-    options.pause = 20ms;  // a steady trickle, not a busy loop of instant errors
+    options.requests.pause = 20ms;  // a steady trickle, not a busy loop of instant errors
     LoadClient load(options);
-    REQUIRE(load.connect());
-    load.start();
+    start_load(load);
     REQUIRE(load.wait_until([](const LoadReport& r) { return r.replies >= 20; }, 5s));
     // Past dead_after: both links are out of rotation, as after an outage.
     std::this_thread::sleep_for(std::chrono::milliseconds(settings.dead_after_ms + 200));
@@ -262,15 +383,12 @@ TEST_CASE("a gateway started before its engines answers unavailable, then serves
     INFO("first roll succeeded " << first_ok_after << " ms after the engines were ready");
     // Both links come back (zmq reconnects at most 2 s apart); then no more errors.
     for (const auto& engine : {a.get(), b.get()})
-        if (!gateway->wait_for_log("engine " + engine->engine_address() + " is back", 5s))
+        if (!gateway->wait_for_err("engine " + engine->endpoint_of("dice") + " is back", 5s))
             FAIL_CHECK(engine->name() << " not back: " << gateway->summary());
     std::this_thread::sleep_for(300ms);
     check_served_without_errors(load);
 
-    load.stop_sending();
-    CHECK(load.wait_settled(settle_bound));
-    const auto r = load.report();
-    check_exactly_one_reply_each(r);
+    const auto r = settle(load);
     INFO(r.summary());
     CHECK(r.ok > 0);
     CHECK(r.errors_other_than({"unavailable"}) == 0);
@@ -283,7 +401,7 @@ TEST_CASE("SIGTERM on a gateway with requests in flight: each still gets one rep
     TempDir dir;
     auto engine = start_engine(dir, "engine", EngineSettings{"tcp://127.0.0.1:0", 1, "warn"});
     GatewaySettings settings;
-    settings.connect = {engine->engine_address()};
+    settings.connect = {engine->endpoint_of("dice")};
     // The engine is held with SIGSTOP below: long liveness bounds, so that
     // holding it is not taken for death.
     settings.dead_after_ms = 5000;
@@ -294,7 +412,7 @@ TEST_CASE("SIGTERM on a gateway with requests in flight: each still gets one rep
     constexpr std::uint64_t total = connections * per_connection;
     auto options_for = [&](const PorticoProcess& gateway) {
         auto options = load_on(gateway, connections, per_connection);
-        options.max_per_connection = per_connection;
+        options.requests.max_per_connection = per_connection;
         return options;
     };
     auto check_closed_going_away = [&](const LoadReport& r) {
@@ -323,11 +441,7 @@ TEST_CASE("SIGTERM on a gateway with requests in flight: each still gets one rep
         engine->resume();
 
         CHECK(load.wait_closed(8s));
-        const auto exit = gateway->wait_exit(8s);
-        INFO(gateway->summary());
-        REQUIRE(exit);
-        CHECK(exit->exited);
-        CHECK(exit->code == 0);
+        require_exit_0(*gateway, 8s);
         const auto r = load.report();
         check_exactly_one_reply_each(r);
         check_closed_going_away(r);
@@ -348,11 +462,7 @@ TEST_CASE("SIGTERM on a gateway with requests in flight: each still gets one rep
 
         gateway->terminate();
         CHECK(load.wait_closed(8s));
-        const auto exit = gateway->wait_exit(8s);
-        INFO(gateway->summary());
-        REQUIRE(exit);
-        CHECK(exit->exited);
-        CHECK(exit->code == 0);
+        require_exit_0(*gateway, 8s);
         engine->resume();
         const auto r = load.report();
         check_exactly_one_reply_each(r);
@@ -374,11 +484,7 @@ TEST_CASE("SIGTERM on a gateway with requests in flight: each still gets one rep
         gateway->terminate();
 
         CHECK(load.wait_closed(8s));
-        const auto exit = gateway->wait_exit(8s);
-        INFO(gateway->summary());
-        REQUIRE(exit);
-        CHECK(exit->exited);
-        CHECK(exit->code == 0);
+        require_exit_0(*gateway, 8s);
         const auto r = load.report();
         check_exactly_one_reply_each(r);
         check_closed_going_away(r);
@@ -390,11 +496,9 @@ TEST_CASE("SIGTERM on a gateway with requests in flight: each still gets one rep
 
 TEST_CASE("two gateways sharing two engines: each client gets exactly its own replies",
           "[faults][two_gateways]") {
-    TempDir dir;
-    auto a = start_engine(dir, "engine-a");
-    auto b = start_engine(dir, "engine-b");
-    GatewaySettings settings;
-    settings.connect = {a->engine_address(), b->engine_address()};
+    TwoEngines engines;
+    const auto settings = engines.gateway_settings();
+    auto& dir = engines.dir;
     auto gateway_1 = start_gateway(dir, "gateway-1", settings);
     auto gateway_2 = start_gateway(dir, "gateway-2", settings);
     wait_engines_alive(*gateway_1, 2);
@@ -403,9 +507,9 @@ TEST_CASE("two gateways sharing two engines: each client gets exactly its own re
     // Different id ranges per client (and per connection): a reply routed to
     // the wrong gateway or connection shows up as an unknown id.
     auto options_1 = load_on(*gateway_1, 4, 8);
-    options_1.id_base = 1'000'000'000'000;
+    options_1.client.id_base = 1'000'000'000'000;
     auto options_2 = load_on(*gateway_2, 4, 8);
-    options_2.id_base = 2'000'000'000'000;
+    options_2.client.id_base = 2'000'000'000'000;
     LoadClient load_1(options_1);
     LoadClient load_2(options_2);
     REQUIRE(load_1.connect());
@@ -435,16 +539,14 @@ TEST_CASE("a non-idempotent plugin whose only engine is killed: requests in flig
           "[faults][not_idempotent]") {
     TempDir dir;
     auto engine = start_engine(dir, "engine");
-    const std::string address = engine->engine_address();
+    const std::string address = engine->endpoint_of("dice");
     GatewaySettings settings;
     settings.connect = {address};
     settings.idempotent = false;
     auto gateway = start_gateway(dir, "gateway", settings);
 
     LoadClient load(load_on(*gateway, 4, 8));
-    REQUIRE(load.connect());
-    load.start();
-    REQUIRE(at_least_ok(load, 500, 5s));
+    start_load(load, 500);
 
     // SIGSTOP first so that requests are surely in flight at the kill; the
     // stop is short next to dead_after, then SIGKILL.
@@ -458,11 +560,8 @@ TEST_CASE("a non-idempotent plugin whose only engine is killed: requests in flig
 
     expect_log(*gateway, "engine " + address + " is silent", 3s);
     std::this_thread::sleep_for(500ms);  // new requests meanwhile: no engine
-    load.stop_sending();
-    CHECK(load.wait_settled(settle_bound));
 
-    const auto r = load.report();
-    check_exactly_one_reply_each(r);
+    const auto r = settle(load);
     INFO(r.summary());
     INFO(in_flight.size() << " requests in flight at the kill");
     CHECK(r.errors_other_than({"unavailable", "timeout"}) == 0);
@@ -482,36 +581,22 @@ namespace {
 // Two engines under load, SIGTERM to one: it sends "bye", finishes what it
 // holds and exits 0; the gateway sends it nothing new, so no request fails.
 void engine_term_scenario(bool idempotent) {
-    TempDir dir;
-    auto a = start_engine(dir, "engine-a");
-    auto b = start_engine(dir, "engine-b");
-    const std::string address_a = a->engine_address();
     GatewaySettings settings;
-    settings.connect = {address_a, b->engine_address()};
     settings.idempotent = idempotent;
-    auto gateway = start_gateway(dir, "gateway", settings);
-    wait_engines_alive(*gateway, 2);
-
-    LoadClient load(load_on(*gateway, 8, 4));
-    REQUIRE(load.connect());
-    load.start();
-    REQUIRE(at_least_ok(load, 500, 5s));
+    PairUnderLoad pair(settings);
+    auto& [dir, a, b] = pair.engines;
+    auto& gateway = pair.gateway;
+    LoadClient& load = *pair.load;
+    const std::string address_a = a->endpoint_of("dice");
     std::this_thread::sleep_for(300ms);
 
     a->terminate();
-    const auto exit = a->wait_exit(5s);
-    INFO(a->summary());
-    REQUIRE(exit);
-    CHECK(exit->exited);
-    CHECK(exit->code == 0);
+    require_exit_0(*a, 5s);
     expect_log(*gateway, "engine " + address_a + " is shutting down", 2s);
     CHECK(more_ok(load, 1000, 5s));
     std::this_thread::sleep_for(1s);  // past dead_after: A is out for good
 
-    load.stop_sending();
-    CHECK(load.wait_settled(settle_bound));
-    const auto r = load.report();
-    check_exactly_one_reply_each(r);
+    const auto r = settle(load);
     INFO(r.summary() << "\n" << gateway->summary());
     CHECK(r.error_count() == 0);
     CHECK(r.ok == r.sent);
@@ -546,14 +631,13 @@ TEST_CASE("requests sent as soon as the gateway is ready are served, not refused
     TempDir dir;
     auto engine = start_engine(dir, "engine");
     GatewaySettings settings;
-    settings.connect = {engine->engine_address()};
+    settings.connect = {engine->endpoint_of("dice")};
     auto gateway = start_gateway(dir, "gateway", settings);
 
     auto options = load_on(*gateway, 4, 16);
-    options.max_per_connection = 16;
+    options.requests.max_per_connection = 16;
     LoadClient load(options);
-    REQUIRE(load.connect());
-    load.start();
+    start_load(load);
     REQUIRE(load.wait_until([](const LoadReport& r) { return r.sent == 64; }, 2s));
     CHECK(load.wait_settled(settle_bound));
     const auto r = load.report();

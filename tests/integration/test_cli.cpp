@@ -1,7 +1,7 @@
 // The real portico executable as a child process: its arguments, its exit
 // codes, its one-line errors, its start-up lines, and a clean exit on
 // SIGTERM and SIGINT while serving.
-#include "support/subprocess.hpp"
+#include "support/portico_process.hpp"
 #include "support/ws_client.hpp"
 #include "support/zmq_client.hpp"
 
@@ -24,6 +24,7 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using nlohmann::json;
 using portico::test::ExitStatus;
+using portico::test::PorticoProcess;
 using portico::test::Subprocess;
 using portico::test::TempDir;
 using namespace std::chrono_literals;
@@ -105,17 +106,20 @@ struct Served {
     std::string dice_endpoint;
 };
 
-// Reads the ports back from the start-up lines.
-Served served_from(const std::string& out) {
+// Where it serves, from its ready event; the start-up lines for people say the same.
+Served served_from(const PorticoProcess& portico) {
     Served served;
+    served.gateway_port = portico.gateway_port();
+    served.dice_endpoint = portico.endpoint_of("dice");
+    const std::string out = portico.out();
     std::smatch match;
     static const std::regex gateway(R"(portico: gateway listening on ws://127\.0\.0\.1:(\d+)/ws \()");
     static const std::regex dice(R"(portico: plugin dice \S+ serving on (tcp://127\.0\.0\.1:\d+) \()");
     INFO("stdout:\n" << out);
     REQUIRE(std::regex_search(out, match, gateway));
-    served.gateway_port = static_cast<std::uint16_t>(std::stoi(match[1]));
+    CHECK(served.gateway_port == static_cast<std::uint16_t>(std::stoi(match[1])));
     REQUIRE(std::regex_search(out, match, dice));
-    served.dice_endpoint = match[1];
+    CHECK(served.dice_endpoint == match[1].str());
     return served;
 }
 
@@ -229,10 +233,9 @@ TEST_CASE("a good config serves until SIGTERM or SIGINT, then exits 0", "[cli]")
                                                      {"gateway", {{"listen", "127.0.0.1:0"}}},
                                                      {"plugins", {{"dice", json::parse(plugin(PORTICO_DICE_PLUGIN))}}}}
                                                     .dump());
-    Subprocess child({PORTICO_EXECUTABLE, "--config", path});
-    if (!child.wait_for_stdout("portico: ready\n", 15s))
-        FAIL("no ready line; stdout:\n" << child.out() << "\nstderr:\n" << child.err());
-    const Served served = served_from(child.out());
+    PorticoProcess child(path);
+    if (!child.wait_ready(15s)) FAIL("no ready event; " << child.summary());
+    const Served served = served_from(child);
 
     // A WebSocket roll (its reply also shows the control loop runs, so the
     // signal handlers are in place before the signal is sent).

@@ -5,13 +5,11 @@
 //   - a plugin whose job queue is full answers "overloaded", and serves again
 //     once it drains;
 //   - 10,000 connections, each with a request in flight, are all answered.
-#include "support/subprocess.hpp"
+#include "support/pipelined_client.hpp"
+#include "support/portico_process.hpp"
 #include "support/test_host.hpp"
 #include "support/ws_client.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,25 +17,21 @@
 
 #include <chrono>
 #include <csignal>
-#include <thread>
-#include <memory>
-#include <regex>
 #include <string>
-#include <vector>
+#include <thread>
 
 using nlohmann::json;
-using portico::test::Subprocess;
+using portico::test::LoadReport;
+using portico::test::PipelinedClient;
+using portico::test::PipelineOptions;
+using portico::test::PorticoProcess;
+using portico::test::StreamOptions;
 using portico::test::TempDir;
 using portico::test::TestHost;
 using portico::test::WsClient;
 using namespace std::chrono_literals;
 
 namespace {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
 
 std::string envelope(int id, const std::string& plugin, const std::string& payload) {
     return json{{"id", id}, {"plugin", plugin}, {"payload", payload}}.dump();
@@ -127,85 +121,10 @@ rlim_t raise_fd_limit(rlim_t wanted) {
     return limit.rlim_cur;
 }
 
-// Many WebSocket connections driven by one io_context: connect and handshake
-// all (a bounded number at a time, so the listen backlog never overflows),
-// then send one request on each, then read one reply on each.
-class Crowd {
-public:
-    Crowd(net::io_context& io, std::uint16_t port, int size) : io_(io), port_(port), size_(size) {}
-
-    void start() {
-        for (int i = 0; i < size_; ++i) clients_.push_back(std::make_unique<Client>(io_));
-        for (int i = 0; i < max_connecting && next_ < size_; ++i) connect_next();
-    }
-
-    int connected = 0;
-    int answered = 0;
-    int wrong = 0;
-    std::vector<std::string> problems;
-
-private:
-    static constexpr int max_connecting = 128;
-    struct Client {
-        explicit Client(net::io_context& io) : ws(io) {}
-        websocket::stream<beast::tcp_stream> ws;
-        beast::flat_buffer buffer;
-        std::string request;
-    };
-
-    void fail(const std::string& what, const beast::error_code& ec) {
-        if (problems.size() < 5) problems.push_back(what + ": " + ec.message());
-    }
-
-    void connect_next() {
-        const int index = next_++;
-        auto& client = *clients_[index];
-        beast::get_lowest_layer(client.ws).async_connect(
-            tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), [this, index](const beast::error_code& ec) {
-                if (ec) return fail("connect", ec);
-                clients_[index]->ws.async_handshake("127.0.0.1", "/ws", [this, index](const beast::error_code& hs) {
-                    if (hs) return fail("handshake", hs);
-                    if (next_ < size_) connect_next();
-                    if (++connected == size_) send_all();
-                });
-            });
-    }
-
-    // Every connection is up before any request leaves: all of them are
-    // connected at once, each with its request in flight.
-    void send_all() {
-        for (int i = 0; i < size_; ++i) {
-            auto& client = *clients_[i];
-            client.request = envelope(i, "dice", "1d6");
-            client.ws.async_write(net::buffer(client.request), [this, i](const beast::error_code& ec, std::size_t) {
-                if (ec) return fail("write", ec);
-                read_one(i);
-            });
-        }
-    }
-
-    void read_one(int index) {
-        auto& client = *clients_[index];
-        client.ws.async_read(client.buffer, [this, index](const beast::error_code& ec, std::size_t) {
-            if (ec) return fail("read", ec);
-            auto& c = *clients_[index];
-            const auto reply = json::parse(beast::buffers_to_string(c.buffer.data()), nullptr, false);
-            if (reply.is_object() && reply.value("id", -1) == index && reply.value("ok", false)) ++answered;
-            else ++wrong;
-        });
-    }
-
-    net::io_context& io_;
-    std::uint16_t port_;
-    int size_;
-    int next_ = 0;
-    std::vector<std::unique_ptr<Client>> clients_;
-};
-
 }  // namespace
 
 TEST_CASE("10,000 connections, each with a request in flight, are all answered", "[flow][many]") {
-    constexpr int connections = 10000;
+    constexpr unsigned connections = 10000;
     const rlim_t limit = raise_fd_limit(connections + 1000);
     REQUIRE(limit >= connections + 100);  // the client side's descriptors
 
@@ -215,22 +134,40 @@ TEST_CASE("10,000 connections, each with a request in flight, are all answered",
     const auto config = dir.write(
         "portico.json", portico::test::make_config({{"dice", portico::test::plugin_entry(PORTICO_DICE_PLUGIN)}},
                                                    {{"threads", 2}}));
-    Subprocess portico({PORTICO_EXECUTABLE, "--config", config});
-    REQUIRE(portico.wait_for_stdout("portico: ready", 20s));
-    std::smatch match;
-    const std::string out = portico.out();
-    REQUIRE(std::regex_search(out, match, std::regex("ws://127\\.0\\.0\\.1:([0-9]+)/ws")));
-    const auto port = static_cast<std::uint16_t>(std::stoi(match[1]));
+    PorticoProcess portico(config);
+    REQUIRE(portico.wait_ready(20s));
+    const auto port = portico.gateway_port();
+    REQUIRE(port != 0);
 
-    net::io_context io;
-    Crowd crowd(io, port, connections);
-    crowd.start();
-    io.run_for(90s);  // bounded: a hang fails below instead of hanging the suite
+    // One client, many connections on one io_context: all of them connect
+    // (128 at a time, so the listen backlog never overflows) before any
+    // request leaves, so that all are connected at once, each with its
+    // request in flight. Bounded: a hang fails below instead of hanging the suite.
+    PipelineOptions crowd_options;
+    crowd_options.port = port;
+    crowd_options.connections = connections;
+    PipelinedClient crowd(crowd_options);
+    const auto started = std::chrono::steady_clock::now();
+    crowd.connect(60s);
+    StreamOptions one_roll;
+    one_roll.payload = "1d6";
+    one_roll.in_flight = 1;
+    one_roll.max_per_connection = 1;
+    crowd.start_stream("crowd", one_roll);
+    crowd.wait_until([](const LoadReport& r) { return r.replies >= connections; },
+                     std::max(90s - std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::steady_clock::now() - started),
+                              std::chrono::seconds(1)));
 
-    INFO("first problems: " << json(crowd.problems).dump());
-    CHECK(crowd.connected == connections);
-    CHECK(crowd.answered == connections);
-    CHECK(crowd.wrong == 0);
+    const LoadReport r = crowd.report();
+    INFO(r.summary());
+    CHECK(r.connected == connections);
+    CHECK(r.ok == connections);
+    // Every reply is an ok one, to the connection's own request, once.
+    CHECK(r.replies == r.ok);
+    CHECK(r.duplicates == 0);
+    CHECK(r.unknown_ids == 0);
+    CHECK(r.malformed == 0);
     portico.send_signal(SIGTERM);
     const auto status = portico.wait(20s);
     CHECK(status.exited);

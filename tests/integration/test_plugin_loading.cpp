@@ -4,7 +4,7 @@
 // then really unloads the library, as often as it is done.
 #include "config/config.hpp"
 #include "plugin/plugin_loader.hpp"
-#include "support/subprocess.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 

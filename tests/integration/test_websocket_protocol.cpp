@@ -4,8 +4,8 @@
 // and the close codes for frames that break the protocol. A raw client
 // builds every frame byte by byte; a real Host serves dice and the
 // misbehaving "test" fixture.
-#include "support/raw_ws_client.hpp"
 #include "support/test_host.hpp"
+#include "support/ws_client.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -22,8 +22,8 @@ using nlohmann::json;
 using portico::test::client_frame;
 using portico::test::close_frame;
 using portico::test::RawFrame;
-using portico::test::RawWsClient;
 using portico::test::TestHost;
+using portico::test::WsClient;
 namespace op = portico::test::ws_opcode;
 using namespace std::chrono_literals;
 
@@ -43,7 +43,7 @@ std::string roll(int id, const std::string& expression = "3d6") {
 }
 
 // The next frame, which must be a text reply to request `id` that succeeded.
-void require_ok_reply(RawWsClient& client, int id, std::chrono::milliseconds timeout = 10s) {
+void require_ok_reply(WsClient& client, int id, std::chrono::milliseconds timeout = 10s) {
     const auto frame = client.read_frame(timeout);
     REQUIRE(frame);
     INFO("frame opcode " << int(frame->opcode) << ": " << frame->payload);
@@ -55,7 +55,7 @@ void require_ok_reply(RawWsClient& client, int id, std::chrono::milliseconds tim
 }
 
 // The next frame, which must be a close with `code`; then the server ends the TCP connection.
-void require_close(RawWsClient& client, int code, std::chrono::milliseconds timeout = 10s) {
+void require_close(WsClient& client, int code, std::chrono::milliseconds timeout = 10s) {
     const auto frame = client.read_frame(timeout);
     REQUIRE(frame);
     INFO("frame opcode " << int(frame->opcode) << ": " << frame->payload);
@@ -64,8 +64,8 @@ void require_close(RawWsClient& client, int code, std::chrono::milliseconds time
     CHECK(client.wait_for_eof(10s));
 }
 
-RawWsClient upgraded(const TestHost& host, std::string_view then = {}) {
-    RawWsClient client(host.gateway_port());
+WsClient upgraded(const TestHost& host, std::string_view then = {}) {
+    WsClient client = WsClient::raw(host.gateway_port());
     REQUIRE(client.upgrade(then));
     return client;
 }
@@ -74,7 +74,7 @@ RawWsClient upgraded(const TestHost& host, std::string_view then = {}) {
 
 TEST_CASE("a ping as the very first frame is answered, then requests are served", "[websocket][protocol]") {
     TestHost host(config());
-    RawWsClient client(host.gateway_port());
+    WsClient client = WsClient::raw(host.gateway_port());
     REQUIRE(client.upgrade());
     client.send_raw(client_frame(op::ping, "hello?"));
     const auto pong = client.read_frame(5s);
@@ -87,7 +87,7 @@ TEST_CASE("a ping as the very first frame is answered, then requests are served"
 
 TEST_CASE("a message in many fragments with a ping among them is one request", "[websocket][protocol]") {
     TestHost host(config());
-    RawWsClient client = upgraded(host);
+    WsClient client = upgraded(host);
     const std::string message = roll(7, "2d20 + 1d4 + 3");
     std::string frames;
     for (std::size_t i = 0; i < message.size(); i += 3) {
@@ -107,38 +107,38 @@ TEST_CASE("a message in many fragments with a ping among them is one request", "
 TEST_CASE("frames that break the protocol close with the RFC's code", "[websocket][protocol]") {
     TestHost host(config());
     SECTION("invalid UTF-8 in a text message: 1007") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(client_frame(op::text, "dice \xff\xfe"));
         require_close(client, 1007);
     }
     SECTION("a close with a code no endpoint may send: 1002") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(close_frame(1005));  // "no status": reserved, never on the wire
         require_close(client, 1002);
     }
     SECTION("a close with a code below 1000: 1002") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(close_frame(999));
         require_close(client, 1002);
     }
     SECTION("an unmasked frame from a client: 1002") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(client_frame(op::text, roll(1), true, false));
         require_close(client, 1002);
     }
     SECTION("a message over max_message_bytes: 1009") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(client_frame(op::text, std::string(max_message_bytes + 1, 'x')));
         require_close(client, 1009);
     }
     SECTION("a fragmented message that grows over max_message_bytes: 1009") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         const std::string piece(max_message_bytes / 2 + 1, 'x');
         client.send_raw(client_frame(op::text, piece, false) + client_frame(op::continuation, piece, true));
         require_close(client, 1009);
     }
     // The gateway answers a normal close in kind, and goes on serving others.
-    RawWsClient other = upgraded(host);
+    WsClient other = upgraded(host);
     other.send_raw(client_frame(op::text, roll(2)));
     require_ok_reply(other, 2);
 }
@@ -146,7 +146,7 @@ TEST_CASE("frames that break the protocol close with the RFC's code", "[websocke
 TEST_CASE("frames that arrive in the same TCP segment as the upgrade request are served",
           "[websocket][protocol][early]") {
     TestHost host(config());
-    RawWsClient client(host.gateway_port());
+    WsClient client = WsClient::raw(host.gateway_port());
     REQUIRE(client.upgrade(client_frame(op::text, roll(1)) + client_frame(op::text, roll(2))));
     std::set<int> ids;  // replies come in the order engines finish
     for (int i = 0; i < 2; ++i) {
@@ -166,20 +166,20 @@ TEST_CASE("a request and a close in one TCP write: the reply comes before the cl
           "[websocket][protocol][close]") {
     TestHost host(config());
     SECTION("a quick engine") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(client_frame(op::text, roll(1)) + close_frame(1000, "bye"));
         require_ok_reply(client, 1);
         require_close(client, 1000);
     }
     SECTION("a slow engine: the close waits for its reply") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(client_frame(op::text, R"({"id":5,"plugin":"test","payload":"sleep 300"})") +
                         close_frame(1000));
         require_ok_reply(client, 5);
         require_close(client, 1000);
     }
     SECTION("several requests, then a close in the same write as the upgrade") {
-        RawWsClient client(host.gateway_port());
+        WsClient client = WsClient::raw(host.gateway_port());
         REQUIRE(client.upgrade(client_frame(op::text, roll(1)) + client_frame(op::text, roll(2)) +
                                client_frame(op::text, roll(3)) + close_frame(1001)));
         int seen = 0;
@@ -193,13 +193,13 @@ TEST_CASE("a request and a close in one TCP write: the reply comes before the cl
         require_close(client, 1001);
     }
     SECTION("a request, then a frame that breaks the protocol: the reply, then 1002") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         client.send_raw(client_frame(op::text, roll(4)) + client_frame(op::text, roll(9), true, false));
         require_ok_reply(client, 4);
         require_close(client, 1002);
     }
     SECTION("an engine slower than the bound: the close goes out without the reply") {
-        RawWsClient client = upgraded(host);
+        WsClient client = upgraded(host);
         const auto sent = std::chrono::steady_clock::now();
         client.send_raw(client_frame(op::text, R"({"id":6,"plugin":"test","payload":"sleep 4000"})") +
                         close_frame(1000));
@@ -217,7 +217,7 @@ TEST_CASE("a shutdown answers every request that reached the gateway, read or no
     auto host = std::make_unique<TestHost>(portico::test::make_config(
         {{"test", portico::test::plugin_entry(PORTICO_FIXTURE_MISBEHAVING, {{"workers", 2}})}},
         {{"max_inflight_per_client", 1}, {"drain_timeout_ms", 5000}}));
-    RawWsClient client = upgraded(*host);
+    WsClient client = upgraded(*host);
     client.send_raw(client_frame(op::text, R"({"id":1,"plugin":"test","payload":"sleep 400"})") +
                     client_frame(op::text, R"({"id":2,"plugin":"test","payload":"text two"})") +
                     client_frame(op::text, R"({"id":3,"plugin":"test","payload":"text three"})"));

@@ -2,44 +2,25 @@
 // the host's supervision. Its crash costs exactly the request that crashed it
 // (one error reply), never the host nor the other plugins; the child is
 // restarted and serves again; and a stopping host leaves no child behind.
-#include "host_under_test.hpp"
+#include "reload_scenario.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-
-#include <cerrno>
-#include <fstream>
 #include <thread>
 
 namespace portico::reload_tests {
 namespace {
 
 using nlohmann::json;
+using test::LoadReport;
+using test::PipelinedClient;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-json isolated_test_entry() {
-    json entry = test_entry();
-    entry["isolate"] = true;
-    entry["heartbeat_ms"] = 100;
-    entry["dead_after_ms"] = 400;
-    return entry;
-}
-
-// "gone" when no process has that PID (ESRCH); otherwise what /proc says.
-std::string process_state(pid_t pid) {
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return "gone";
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(in, stat);
-    return "still there: " + (stat.empty() ? std::string("(no /proc entry)") : stat);
-}
 
 // Waits until the gateway has had a heartbeat answer (pong) from the plugin's
 // engine: `portico plugins` lists what the engine said of itself (its version)
 // only once a pong came.
-bool wait_for_pong(GatewayClient& client, const std::string& plugin, std::chrono::milliseconds timeout) {
+bool wait_for_pong(PipelinedClient& client, const std::string& plugin, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
         const auto reply = client.call("portico", "plugins", 2s);
@@ -55,12 +36,12 @@ bool wait_for_pong(GatewayClient& client, const std::string& plugin, std::chrono
 }
 
 struct CrashResult {
-    std::string id;
+    std::uint64_t id = 0;
     std::optional<json> reply;
     long long elapsed_ms = 0;
 };
 
-CrashResult crash_it(GatewayClient& client) {
+CrashResult crash_it(PipelinedClient& client) {
     CrashResult result;
     const auto sent = Clock::now();
     result.id = client.send("test", "crash");
@@ -79,12 +60,12 @@ TEST_CASE("an isolated plugin's crash costs one error reply; it is restarted; th
     INFO(host.summary());
     REQUIRE(announced.size() == 1);
     const pid_t first_child = announced.front();
-    CHECK(host.process().count("portico: plugin test isolated in process " + std::to_string(first_child) +
-                                   ", serving on ",
-                               false) == 1);
+    CHECK(host.process().count_in_out("portico: plugin test isolated in process " + std::to_string(first_child) +
+                                      ", serving on ") == 1);
 
-    GatewayClient client(host.gateway_port());
-    client.start_stream("roll", "dice", "3d6", 4, dice_roll_check(3, 6));
+    PipelinedClient client({host.gateway_port()});
+    REQUIRE(client.connect());
+    client.start_stream("roll", requests("dice", "3d6", 4, dice_roll_check(3, 6)));
     REQUIRE(client.wait_stream_progress("roll", 40, 10s));
 
     const auto a = call_until(client, "test", "text a", [](const auto& r) { return is_ok_text(r, "a"); }, 10s);
@@ -113,8 +94,8 @@ TEST_CASE("an isolated plugin's crash costs one error reply; it is restarted; th
 
     // Dice never noticed.
     REQUIRE(client.wait_stream_progress("roll", 40, 10s));
-    const StreamReport report = client.stop_stream("roll", 10s);
-    INFO("dice stream: " << report.describe());
+    const LoadReport report = client.stop_stream("roll", 10s);
+    INFO("dice stream: " << report.summary());
     CHECK(report.clean());
     CHECK(client.connected());
     std::this_thread::sleep_for(300ms);  // room for a second reply to the crash
@@ -123,12 +104,7 @@ TEST_CASE("an isolated plugin's crash costs one error reply; it is restarted; th
     CHECK(client.unexpected().empty());
 
     // SIGTERM: the host stops, exits 0, and takes its children with it.
-    host.process().send_signal(SIGTERM);
-    const auto status = host.process().wait_exit(20s);
-    INFO(host.summary());
-    REQUIRE(status);
-    CHECK(status->exited);
-    CHECK(status->code == 0);
+    require_clean_stop(host, 20s);
     for (const pid_t child : host.process().isolated_pids()) {
         INFO("isolated engine process " << child);
         CHECK(process_state(child) == "gone");
@@ -144,7 +120,8 @@ TEST_CASE("an isolated plugin's crash costs one error reply; it is restarted; th
 TEST_CASE("an isolated plugin that crashes right after its first answer: one quick unavailable reply",
           "[isolate_first_crash]") {
     HostUnderTest host(json{{"dice", dice_entry()}, {"test", isolated_test_entry()}});
-    GatewayClient client(host.gateway_port());
+    PipelinedClient client({host.gateway_port()});
+    REQUIRE(client.connect());
     const auto a = call_until(client, "test", "text a", [](const auto& r) { return is_ok_text(r, "a"); }, 10s);
     INFO("test text a: " << show(a));
     REQUIRE(is_ok_text(a, "a"));
@@ -160,12 +137,7 @@ TEST_CASE("an isolated plugin that crashes right after its first answer: one qui
     CHECK(client.replies_for(crash.id) == 1);
     CHECK(host.process().running());
 
-    host.process().send_signal(SIGTERM);
-    const auto status = host.process().wait_exit(20s);
-    INFO(host.summary());
-    REQUIRE(status);
-    CHECK(status->exited);
-    CHECK(status->code == 0);
+    require_clean_stop(host, 20s);
 }
 
 }  // namespace portico::reload_tests

@@ -4,7 +4,7 @@
 // checks that they exist); the built-in default uses the real dice.so.
 #include "config/config.hpp"
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -48,7 +48,7 @@ protected:
     ConfigFixture() {
         dir_.write("plugins/dice.so");
         dir_.write("plugins/echo.so");
-        defaults_.plugin_dir = (dir_.path() / "plugins").string();
+        defaults_.plugin_dir = (dir_ / "plugins").string();
     }
 
     static json minimal() {
@@ -58,7 +58,7 @@ protected:
     Expected<Config> parse_text(std::string_view text, Role role = Role::all) const {
         ConfigDefaults defaults = defaults_;
         defaults.role = role;
-        return portico::parse_config(text, "test.json", dir_.str(), defaults);
+        return portico::parse_config(text, "test.json", dir_.path(), defaults);
     }
     Expected<Config> parse(const json& document, Role role = Role::all) const {
         return parse_text(document.dump(), role);
@@ -110,9 +110,9 @@ TEST_CASE("the built-in default text is the JSON the default is parsed from", "[
 
 TEST_CASE("the built-in default is refused when the plugin dir has no dice.so", "[config][default]") {
     TempDir empty;
-    const std::string message = error_message(portico::default_config(ConfigDefaults{empty.str()}));
+    const std::string message = error_message(portico::default_config(ConfigDefaults{empty.path()}));
     CHECK_THAT(message, Catch::StartsWith("<built-in default config>: plugins.dice: plugin file \""));
-    CHECK_THAT(message, Catch::Contains((empty.path() / "dice.so").string()));
+    CHECK_THAT(message, Catch::Contains((empty / "dice.so").string()));
     CHECK_THAT(message, Catch::Contains("does not exist"));
 }
 
@@ -154,7 +154,7 @@ TEST_CASE_METHOD(ConfigFixture, "a minimal config takes every default", "[config
     REQUIRE(config.plugins.size() == 1);
     const PluginConfig& dice = config.plugins.front();
     CHECK(dice.name == "dice");
-    CHECK(dice.engine.library == normal(dir_.path() / "plugins" / "dice.so"));
+    CHECK(dice.engine.library == normal(dir_ / "plugins" / "dice.so"));
     CHECK(dice.serve.endpoint == "tcp://127.0.0.1:5556");
     CHECK(dice.engine.workers == 2);
     CHECK(dice.route.timeout == std::chrono::milliseconds(10'000));
@@ -245,7 +245,7 @@ TEST_CASE_METHOD(ConfigFixture, "every plugin key is read", "[config][plugin]") 
     REQUIRE(result.value().plugins.size() == 1);
     const PluginConfig& dice = result.value().plugins.front();
     CHECK(dice.name == "dice");
-    CHECK(dice.engine.library == normal(dir_.path() / "lib" / "custom-dice.so"));
+    CHECK(dice.engine.library == normal(dir_ / "lib" / "custom-dice.so"));
     CHECK(dice.serve.endpoint == "ipc:///tmp/portico-dice.sock");
     CHECK(dice.engine.workers == 5);
     CHECK(dice.route.timeout == std::chrono::milliseconds(250));
@@ -296,7 +296,7 @@ TEST_CASE_METHOD(ConfigFixture, "several plugins are all configured", "[config][
     CHECK(dice->serve.endpoint == "tcp://127.0.0.1:5556");
     CHECK(echo->engine.workers == 1);
     CHECK(echo->serve.endpoint == "tcp://127.0.0.1:5557");
-    CHECK(echo->engine.library == normal(dir_.path() / "plugins" / "echo.so"));
+    CHECK(echo->engine.library == normal(dir_ / "plugins" / "echo.so"));
 }
 
 TEST_CASE_METHOD(ConfigFixture, "numbers at the ends of their ranges are accepted", "[config][range]") {
@@ -438,27 +438,27 @@ TEST_CASE_METHOD(ConfigFixture, "plugin_dir is resolved against the config's dir
     SECTION("relative") {
         const auto result = parse(with("/plugin_dir", "libs"));
         REQUIRE(result.has_value());
-        CHECK(result.value().plugin_dir == normal(dir_.path() / "libs"));
-        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "libs" / "dice.so"));
+        CHECK(result.value().plugin_dir == normal(dir_ / "libs"));
+        CHECK(result.value().plugins.front().engine.library == normal(dir_ / "libs" / "dice.so"));
     }
     SECTION("relative, with dot segments, is normalised") {
         const auto result = parse(with("/plugin_dir", "./other/../libs/."));
         REQUIRE(result.has_value());
-        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "libs" / "dice.so"));
+        CHECK(result.value().plugins.front().engine.library == normal(dir_ / "libs" / "dice.so"));
     }
     SECTION("absolute") {
         TempDir elsewhere;
         elsewhere.write("dice.so");
-        const auto result = parse(with("/plugin_dir", elsewhere.str()));
+        const auto result = parse(with("/plugin_dir", elsewhere.path()));
         REQUIRE(result.has_value());
         CHECK(result.value().plugin_dir == normal(elsewhere.path()));
-        CHECK(result.value().plugins.front().engine.library == normal(elsewhere.path() / "dice.so"));
+        CHECK(result.value().plugins.front().engine.library == normal(elsewhere / "dice.so"));
     }
     SECTION("a plugin_dir without the plugin is an error naming the file") {
         dir_.write("empty/readme.txt");
         const std::string message = error_message(parse(with("/plugin_dir", "empty")));
         CHECK_THAT(message, Catch::StartsWith("test.json: plugins.dice: plugin file \""));
-        CHECK_THAT(message, Catch::Contains(normal(dir_.path() / "empty" / "dice.so")));
+        CHECK_THAT(message, Catch::Contains(normal(dir_ / "empty" / "dice.so")));
     }
 }
 
@@ -477,14 +477,14 @@ TEST_CASE("load_config_file resolves paths against the config file's own directo
     REQUIRE(result.has_value());
     const Config& config = result.value();
     CHECK(config.source == path);
-    CHECK(config.plugin_dir == normal(dir.path() / "etc" / "portico" / "libs"));
+    CHECK(config.plugin_dir == normal(dir / "etc" / "portico" / "libs"));
     const PluginConfig* dice = find_plugin(config, "dice");
     const PluginConfig* echo = find_plugin(config, "echo");
     REQUIRE(dice != nullptr);
     REQUIRE(echo != nullptr);
-    CHECK(dice->engine.library == normal(dir.path() / "etc" / "portico" / "libs" / "dice.so"));
+    CHECK(dice->engine.library == normal(dir / "etc" / "portico" / "libs" / "dice.so"));
     // An explicit library is relative to the config file, not to plugin_dir.
-    CHECK(echo->engine.library == normal(dir.path() / "etc" / "portico" / "extra" / "echo.so"));
+    CHECK(echo->engine.library == normal(dir / "etc" / "portico" / "extra" / "echo.so"));
 }
 
 TEST_CASE_METHOD(ConfigFixture, "library paths: relative to the config dir, absolute kept, normalised",
@@ -493,12 +493,12 @@ TEST_CASE_METHOD(ConfigFixture, "library paths: relative to the config dir, abso
         dir_.write("dice.so");  // base_dir/dice.so, not plugins/dice.so
         const auto result = parse(with("/plugins/dice/library", "dice.so"));
         REQUIRE(result.has_value());
-        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "dice.so"));
+        CHECK(result.value().plugins.front().engine.library == normal(dir_ / "dice.so"));
     }
     SECTION("dot segments are normalised") {
         const auto result = parse(with("/plugins/dice/library", "./x/../plugins/echo.so"));
         REQUIRE(result.has_value());
-        CHECK(result.value().plugins.front().engine.library == normal(dir_.path() / "plugins" / "echo.so"));
+        CHECK(result.value().plugins.front().engine.library == normal(dir_ / "plugins" / "echo.so"));
     }
     SECTION("absolute") {
         const auto result = parse(with("/plugins/dice/library", DICE_PLUGIN_PATH));
@@ -508,11 +508,11 @@ TEST_CASE_METHOD(ConfigFixture, "library paths: relative to the config dir, abso
     SECTION("a library that does not exist names the library key and the resolved file") {
         const std::string message = error_message(parse(with("/plugins/dice/library", "missing/dice.so")));
         CHECK_THAT(message, Catch::StartsWith("test.json: plugins.dice.library: plugin file \""));
-        CHECK_THAT(message, Catch::Contains(normal(dir_.path() / "missing" / "dice.so")));
+        CHECK_THAT(message, Catch::Contains(normal(dir_ / "missing" / "dice.so")));
         CHECK_THAT(message, Catch::EndsWith("does not exist or is not a file"));
     }
     SECTION("a library that is a directory is refused") {
-        fs::create_directories(dir_.path() / "dir.so");
+        fs::create_directories(dir_ / "dir.so");
         const std::string message = error_message(parse(with("/plugins/dice/library", "dir.so")));
         CHECK_THAT(message, Catch::StartsWith("test.json: plugins.dice.library: plugin file \""));
     }
@@ -520,7 +520,7 @@ TEST_CASE_METHOD(ConfigFixture, "library paths: relative to the config dir, abso
 
 TEST_CASE_METHOD(ConfigFixture, "a missing default plugin file is refused", "[config][path][error]") {
     const std::string message = error_message(parse(json::parse(R"({"plugins": {"nosuch": {"endpoint": "tcp://127.0.0.1:1"}}})")));
-    CHECK(message == "test.json: plugins.nosuch: plugin file \"" + normal(dir_.path() / "plugins" / "nosuch.so") +
+    CHECK(message == "test.json: plugins.nosuch: plugin file \"" + normal(dir_ / "plugins" / "nosuch.so") +
                          "\" does not exist or is not a file");
 }
 
@@ -830,7 +830,7 @@ TEST_CASE_METHOD(ConfigFixture, "the first problem found is the one reported, wi
                  "[config][error]") {
     json document = with("/gateway/threads", 0);
     document["plugins"]["dice"]["workers"] = 0;
-    const auto result = portico::parse_config(document.dump(), "/etc/portico/site.json", dir_.str(), defaults_);
+    const auto result = portico::parse_config(document.dump(), "/etc/portico/site.json", dir_.path(), defaults_);
     const std::string message = error_message(result);
     CHECK_THAT(message, Catch::StartsWith("/etc/portico/site.json: "));
     // gateway is checked before plugins
@@ -842,15 +842,15 @@ TEST_CASE_METHOD(ConfigFixture, "the first problem found is the one reported, wi
 TEST_CASE("load_config_file refuses what it cannot read", "[config][file][error]") {
     TempDir dir;
     SECTION("a missing file") {
-        const std::string path = (dir.path() / "nope.json").string();
-        const auto result = portico::load_config_file(path, ConfigDefaults{dir.str()});
+        const std::string path = (dir / "nope.json").string();
+        const auto result = portico::load_config_file(path, ConfigDefaults{dir.path()});
         const std::string message = error_message(result);
         CHECK_THAT(message, Catch::StartsWith(path + ": cannot read the config file"));
     }
     SECTION("a directory") {
-        fs::create_directories(dir.path() / "conf.json");
-        const std::string path = (dir.path() / "conf.json").string();
-        const std::string message = error_message(portico::load_config_file(path, ConfigDefaults{dir.str()}));
+        fs::create_directories(dir / "conf.json");
+        const std::string path = (dir / "conf.json").string();
+        const std::string message = error_message(portico::load_config_file(path, ConfigDefaults{dir.path()}));
         CHECK_THAT(message, Catch::StartsWith(path + ": "));
     }
     SECTION("a file over 1 MiB") {
@@ -859,12 +859,12 @@ TEST_CASE("load_config_file refuses what it cannot read", "[config][file][error]
         const std::string path = dir.write("big.json", body + std::string(1024 * 1024 + 1 - body.size(), ' '));
         REQUIRE(fs::file_size(path) == 1024 * 1024 + 1);
         const std::string message =
-            error_message(portico::load_config_file(path, ConfigDefaults{(dir.path() / "plugins").string()}));
+            error_message(portico::load_config_file(path, ConfigDefaults{(dir / "plugins").string()}));
         CHECK(message == path + ": config file is larger than 1 MiB");
     }
     SECTION("a file of invalid JSON names the file") {
         const std::string path = dir.write("bad.json", "{\"plugins\": ");
-        const std::string message = error_message(portico::load_config_file(path, ConfigDefaults{dir.str()}));
+        const std::string message = error_message(portico::load_config_file(path, ConfigDefaults{dir.path()}));
         CHECK_THAT(message, Catch::StartsWith(path + ": invalid JSON: "));
     }
 }
@@ -875,7 +875,7 @@ TEST_CASE("load_config_file accepts a file of exactly 1 MiB", "[config][file]") 
     const std::string body = R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556"}}})";
     const std::string path = dir.write("padded.json", body + std::string(1024 * 1024 - body.size(), '\n'));
     REQUIRE(fs::file_size(path) == 1024 * 1024);
-    const auto result = portico::load_config_file(path, ConfigDefaults{(dir.path() / "plugins").string()});
+    const auto result = portico::load_config_file(path, ConfigDefaults{(dir / "plugins").string()});
     REQUIRE(result.has_value());
     CHECK(result.value().plugins.front().name == "dice");
 }

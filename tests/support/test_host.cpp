@@ -1,4 +1,4 @@
-#include "test_host.hpp"
+#include "support/test_host.hpp"
 
 #include "app/host.hpp"
 

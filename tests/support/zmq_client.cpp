@@ -1,4 +1,4 @@
-#include "zmq_client.hpp"
+#include "support/zmq_client.hpp"
 
 namespace portico::test {
 
