@@ -94,7 +94,7 @@ Expected<void> Host::start_gateway() {
     gateway_port_ = bound.value().port();
     const auto address = bound.value().address();
     const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    announce_.line("portico: gateway listening on ws://" + host + ":" + std::to_string(gateway_port_) +
+    announce_.line("portico: gateway listening on " + std::string(config_.gateway.tls ? "wss" : "ws") + "://" + host + ":" + std::to_string(gateway_port_) +
                    config_.gateway.path + " (" + std::to_string(config_.gateway.threads) + " thread" +
                    (config_.gateway.threads == 1 ? "" : "s") + ")");
     return {};
@@ -126,7 +126,8 @@ nlohmann::json Host::ready_fields() const {
     if (gateway_)
         ready["gateway"] = {{"address", config_.gateway.address},
                             {"port", gateway_port_},
-                            {"path", config_.gateway.path}};
+                            {"path", config_.gateway.path},
+                            {"tls", config_.gateway.tls.has_value()}};
     return ready;
 }
 
@@ -166,22 +167,37 @@ void Host::begin_shutdown() {
 }
 
 void Host::reload_in_background() {
-    if (reloading_.exchange(true)) {
-        log_.warn("SIGHUP: a reload is already running; ignored");
+    std::lock_guard<std::mutex> lock(reload_state_mutex_);
+    if (reload_running_) {
+        // A SIGHUP during a reload (the file changed again): one more reload
+        // follows this one, however many come meanwhile.
+        reload_queued_ = true;
+        log_.info("SIGHUP: a reload is running; another follows it");
         return;
     }
+    reload_running_ = true;
+    // The last reload thread has finished (it cleared reload_running_ under
+    // this lock, and takes it no more).
     if (reload_thread_.joinable()) reload_thread_.join();
     log_.info("SIGHUP: reloading the config");
     reload_thread_ = std::thread([this] {
         block_control_signals_in_this_thread();
-        auto result = reload();
-        if (result) {
-            log_.info("reload: {}", result.value());
-        } else {
-            log_.error("reload refused, nothing changed: {}", result.error().message);
-            announce_.event("reload_refused", {{"code", result.error().code}, {"error", result.error().message}});
+        for (;;) {
+            auto result = reload();
+            if (result) {
+                log_.info("reload: {}", result.value());
+            } else {
+                log_.error("reload refused, nothing changed: {}", result.error().message);
+                announce_.event("reload_refused", {{"code", result.error().code}, {"error", result.error().message}});
+            }
+            std::lock_guard<std::mutex> state(reload_state_mutex_);
+            if (!reload_queued_) {
+                reload_running_ = false;
+                return;
+            }
+            reload_queued_ = false;
+            log_.info("SIGHUP: reloading the config again");
         }
-        reloading_ = false;
     });
 }
 

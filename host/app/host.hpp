@@ -81,7 +81,9 @@ private:
     std::function<Expected<Config>()> config_source_;
     std::mutex reload_mutex_;  // one reload at a time, never during stop()
     std::thread reload_thread_;
-    std::atomic<bool> reloading_{false};
+    std::mutex reload_state_mutex_;  // guards the two flags below
+    bool reload_running_ = false;
+    bool reload_queued_ = false;     // a SIGHUP came during the running reload
 };
 
 }  // namespace portico

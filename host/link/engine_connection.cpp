@@ -49,7 +49,9 @@ bool EngineConnection::send_ping() {
 }
 
 void EngineConnection::do_wait() {
-    descriptor_.async_wait(net::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    descriptor_.async_wait(net::posix::stream_descriptor::wait_read, [this, alive = lifetime_.watch()](
+                                                                             const boost::system::error_code& ec) {
+        if (alive.expired()) return;
         if (ec) {
             if (ec != net::error::operation_aborted) log_.error("engine link {}: {}", address_, ec.message());
             return;
@@ -62,7 +64,8 @@ void EngineConnection::do_wait() {
 void EngineConnection::schedule_drain() {
     if (drain_scheduled_) return;
     drain_scheduled_ = true;
-    net::post(io_, [this] {
+    net::post(io_, [this, alive = lifetime_.watch()] {
+        if (alive.expired()) return;
         drain_scheduled_ = false;
         drain();
     });

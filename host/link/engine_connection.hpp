@@ -5,6 +5,7 @@
 // send, and releases (never closes) the descriptor, which belongs to zmq.
 // It knows nothing of requests: what arrives goes to its owner (EngineClient),
 // which also keeps its liveness state.
+#include "core/lifetime.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
 #include "wire/wire.hpp"
@@ -60,6 +61,7 @@ private:
     zmq::socket_t socket_;
     net::posix::stream_descriptor descriptor_;
     bool drain_scheduled_ = false;
+    Lifetime lifetime_;  // for the handlers queued when this is destroyed
 };
 
 }  // namespace portico

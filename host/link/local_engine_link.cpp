@@ -15,7 +15,9 @@ SendResult LocalEngineLink::send(std::uint64_t request_id, std::string_view clie
     if (!flush_posted_) {
         flush_posted_ = true;
         // Runs after the handlers already queued: the rest of this turn's input.
-        net::post(io_, [this] { flush(); });
+        net::post(io_, [this, alive = lifetime_.watch()] {
+            if (!alive.expired()) flush();
+        });
     }
     return SendResult::sent;
 }

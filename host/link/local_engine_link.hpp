@@ -12,6 +12,7 @@
 // through the inbox like any result, with "overloaded" or "unavailable".
 #include "config/config.hpp"
 #include "engine/engine_job_queue.hpp"
+#include "core/lifetime.hpp"
 #include "core/net.hpp"
 #include "link/reply_inbox.hpp"
 #include "link/engine_link.hpp"
@@ -43,6 +44,7 @@ private:
     std::shared_ptr<ReplyInbox> inbox_;
     std::vector<EngineJob> staged_;
     bool flush_posted_ = false;
+    Lifetime lifetime_;  // for the flush queued when this is destroyed
 };
 
 }  // namespace portico

@@ -178,7 +178,10 @@ void RemoteEngineLink::do_heartbeat() {
     for (const auto& connection : connections_)
         any_unknown = any_unknown || connection->state == EngineConnection::State::unknown;
     heartbeat_timer_.expires_after(any_unknown ? std::min(heartbeat_, std::chrono::milliseconds(20)) : heartbeat_);
-    heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) { on_heartbeat(ec); });
+    // cancel() in the destructor cannot take back a handler already queued.
+    heartbeat_timer_.async_wait([this, alive = lifetime_.watch()](const boost::system::error_code& ec) {
+        if (!alive.expired()) on_heartbeat(ec);
+    });
 }
 
 void RemoteEngineLink::on_heartbeat(const boost::system::error_code& ec) {

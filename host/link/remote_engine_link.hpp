@@ -14,6 +14,7 @@
 //   comes for a request no longer outstanding is dropped.
 #include "config/config.hpp"
 #include "link/engine_connection.hpp"
+#include "core/lifetime.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
 #include "link/engine_link.hpp"
@@ -92,6 +93,7 @@ private:
     std::string info_json_ = "{}";       // guarded by info_mutex_
     std::atomic<std::size_t> alive_{0};  // readable from other threads (start-up, introspection)
     void count_alive();
+    Lifetime lifetime_;  // for the handlers queued when this is destroyed
 };
 
 }  // namespace portico

@@ -131,8 +131,10 @@ void Subprocess::read_pipe(int fd, std::string* sink, const std::string& copy) {
     std::optional<Clock::time_point> gone_since;
     char chunk[4096];
     for (;;) {
-        // Once the child is reaped, a pipe that stays quiet (or one that
-        // something the child started keeps busy) does not hold us for long.
+        // The pipe ends once every writer is gone: the child, and whatever
+        // it started that inherited the pipe (so a wait for the child also
+        // waits, bounded, for those). One that something keeps open holds
+        // us for 2 s at most once the child is reaped.
         {
             std::lock_guard<std::mutex> lock(mutex_);
             if (child_gone_ && !gone_since) gone_since = Clock::now();
@@ -142,10 +144,7 @@ void Subprocess::read_pipe(int fd, std::string* sink, const std::string& copy) {
         const int ready = ::poll(&item, 1, 100);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) break;
-        if (ready == 0) {
-            if (gone_since) break;
-            continue;
-        }
+        if (ready == 0) continue;
         const ssize_t got = ::read(fd, chunk, sizeof chunk);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) break;  // the end, or an error

@@ -59,7 +59,9 @@ public:
     // True while the child has not ended (reaping it if it has).
     bool running();
     // Waits for the child to end; nullopt if it still runs after `timeout`.
-    // Once it has ended, what it wrote has been read (bounded).
+    // Once it has ended, what it wrote has been read: the output ends when
+    // the child and whatever it started that shares its stdout and stderr
+    // are gone (2 s at most after the child).
     std::optional<ExitStatus> wait_exit(std::chrono::milliseconds timeout);
     // wait_exit(), but a child still running after `timeout` is killed (timed_out).
     ExitStatus wait(std::chrono::milliseconds timeout);
