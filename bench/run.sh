@@ -198,7 +198,7 @@ portico_config="$work/portico.json"
 cat >"$portico_config" <<'EOF'
 {
   "log_level": "warn",
-  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1 },
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1, "max_connections_per_ip": 1000000, "max_connections": 1000000 },
   "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
 }
 EOF
@@ -418,7 +418,7 @@ for setup in "1 pinned" "1 all" "2 all"; do
     cat >"$config" <<JSON
 {
   "log_level": "warn",
-  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": $n },
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": $n, "max_connections_per_ip": 1000000, "max_connections": 1000000 },
   "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": $n } }
 }
 JSON
@@ -459,7 +459,7 @@ gateway_config="$work/gateway.json"
 cat >"$gateway_config" <<JSON
 {
   "log_level": "warn",
-  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1 },
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1, "max_connections_per_ip": 1000000, "max_connections": 1000000 },
   "plugins": { "dice": { "connect": ["${engine_addresses[0]}", "${engine_addresses[1]}"], "idempotent": true } }
 }
 JSON

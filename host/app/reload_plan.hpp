@@ -35,6 +35,7 @@ struct ReloadPlan {
     std::vector<PluginConfig> route;   // gateway links to (re)make
     std::vector<std::string> unroute;  // plugins the gateway no longer routes
     std::vector<PluginConfig> isolated;  // every plugin isolated here after the reload
+    std::optional<TlsConfig> tls;        // the gateway's certificate and key to load again
 
     // The summary line's lists.
     std::vector<std::string> added, replaced, removed, rerouted;

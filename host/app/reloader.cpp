@@ -45,6 +45,14 @@ Expected<std::string> Reloader::reload(Config next) {
         }
         swaps.emplace_back(engines_.find(load.plugin.name), loaded.value());
     }
+    // Last of what can fail: from here on, new connections use the new pair.
+    if (gateway_ && plan.tls) {
+        auto reloaded = gateway_->reload_tls(*plan.tls);
+        if (!reloaded) {
+            undo();
+            return reloaded.error();
+        }
+    }
 
     // Commit: new endpoints join, the gateway routes to what is now served,
     // isolated engines follow on the control thread, and what goes drains.

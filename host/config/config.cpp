@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "config/allowed_origins.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
@@ -111,12 +113,46 @@ void parse_listen(const std::string& text, GatewayConfig& gateway) {
     gateway.port = static_cast<std::uint16_t>(std::stoul(port));
 }
 
-GatewayConfig parse_gateway(const json& value) {
+std::chrono::milliseconds get_millis(const json& object, const std::string& parent, const char* key,
+                                     std::chrono::milliseconds fallback, std::uint64_t min, std::uint64_t max);
+
+std::optional<TlsConfig> parse_tls(const json& gateway, const std::string& base_dir) {
+    auto it = gateway.find("tls");
+    if (it == gateway.end()) return std::nullopt;
+    const std::string where = "gateway.tls";
+    require_object(*it, where);
+    refuse_unknown_keys(*it, where, {"cert_file", "key_file"});
+    TlsConfig tls;
+    tls.cert_file = resolve_path(get_string(*it, where, "cert_file", "", true), base_dir);
+    tls.key_file = resolve_path(get_string(*it, where, "key_file", "", true), base_dir);
+    return tls;
+}
+
+std::vector<std::string> parse_allowed_origins(const json& gateway, std::vector<std::string> fallback) {
+    auto it = gateway.find("allowed_origins");
+    if (it == gateway.end()) return fallback;
+    const std::string key = "gateway.allowed_origins";
+    if (!it->is_array() || it->empty() || it->size() > 256)
+        fail(key, "must be a list of 1 to 256 origins, e.g. [\"https://app.example.com\"] or [\"*\"]");
+    std::vector<std::string> origins;
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        const std::string item_key = key + "[" + std::to_string(i) + "]";
+        if (!(*it)[i].is_string()) fail(item_key, "must be a string");
+        origins.push_back(checked_text((*it)[i].get<std::string>(), item_key));
+    }
+    auto parsed = AllowedOrigins::parse(origins);
+    if (!parsed) fail(key + parsed.error().message.substr(0, parsed.error().message.find(':')),
+                      parsed.error().message.substr(parsed.error().message.find(':') + 2));
+    return origins;
+}
+
+GatewayConfig parse_gateway(const json& value, const std::string& base_dir) {
     const std::string where = "gateway";
     require_object(value, where);
     refuse_unknown_keys(value, where,
-                        {"listen", "path", "threads", "max_message_bytes",
-                         "max_inflight_per_client", "max_outbound_bytes", "drain_timeout_ms"});
+                        {"listen", "path", "threads", "max_message_bytes", "max_inflight_per_client",
+                         "max_outbound_bytes", "drain_timeout_ms", "tls", "allowed_origins", "max_connections",
+                         "max_connections_per_ip", "handshake_timeout_ms", "ping_interval_ms", "pong_timeout_ms"});
     GatewayConfig gateway;
     parse_listen(get_string(value, where, "listen", "127.0.0.1:8088"), gateway);
     gateway.path = get_string(value, where, "path", gateway.path);
@@ -130,6 +166,17 @@ GatewayConfig parse_gateway(const json& value) {
                                               gateway.max_outbound_bytes, 1024, 1ull << 32);
     gateway.drain_timeout = std::chrono::milliseconds(get_unsigned(
         value, where, "drain_timeout_ms", static_cast<std::uint64_t>(gateway.drain_timeout.count()), 0, 600'000));
+    gateway.tls = parse_tls(value, base_dir);
+    gateway.allowed_origins = parse_allowed_origins(value, gateway.allowed_origins);
+    gateway.max_connections = static_cast<unsigned>(
+        get_unsigned(value, where, "max_connections", gateway.max_connections, 1, 1'000'000));
+    gateway.max_connections_per_ip = static_cast<unsigned>(
+        get_unsigned(value, where, "max_connections_per_ip", gateway.max_connections_per_ip, 1, 1'000'000));
+    gateway.handshake_timeout = get_millis(value, where, "handshake_timeout_ms", gateway.handshake_timeout, 100, 120'000);
+    gateway.ping_interval = get_millis(value, where, "ping_interval_ms", gateway.ping_interval, 0, 3'600'000);
+    if (gateway.ping_interval.count() > 0 && gateway.ping_interval.count() < 100)
+        fail("gateway.ping_interval_ms", "must be 0 (no pings) or from 100 to 3600000");
+    gateway.pong_timeout = get_millis(value, where, "pong_timeout_ms", gateway.pong_timeout, 100, 600'000);
     return gateway;
 }
 
@@ -186,7 +233,7 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     refuse_unknown_keys(value, where,
                         {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
                          "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued",
-                         "also_bind", "isolate"});
+                         "also_bind", "isolate", "rate_limit"});
     PluginConfig plugin;
     plugin.name = name;
     const std::string library = get_string(value, where, "library", "");
@@ -212,6 +259,19 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     plugin.route.dead_after = get_millis(value, where, "dead_after_ms", plugin.route.dead_after, 20, 600'000);
     if (plugin.route.dead_after <= plugin.route.heartbeat)
         fail(where + ".dead_after_ms", "must be longer than heartbeat_ms");
+    if (auto it = value.find("rate_limit"); it != value.end()) {
+        const std::string key = where + ".rate_limit";
+        require_object(*it, key);
+        refuse_unknown_keys(*it, key, {"per_second", "burst"});
+        auto rate = it->find("per_second");
+        if (rate == it->end()) fail(key + ".per_second", "is required");
+        if (!rate->is_number() || !(rate->get<double>() >= 0.001) || rate->get<double>() > 1e6)
+            fail(key + ".per_second", "must be a number from 0.001 to 1000000");
+        plugin.route.rate_limit.per_second = rate->get<double>();
+        const auto fallback = static_cast<std::uint64_t>(std::max(1.0, plugin.route.rate_limit.per_second));
+        plugin.route.rate_limit.burst =
+            static_cast<unsigned>(get_unsigned(*it, key, "burst", fallback, 1, 1'000'000));
+    }
 
     // What this role needs of the entry.
     if (role == Role::engine && plugin.serve.endpoint.empty())
@@ -315,7 +375,7 @@ Config parse_document(const json& root, const std::string& base_dir, const Confi
     const std::string dir = get_string(root, "", "plugin_dir", "");
     config.plugin_dir = dir.empty() ? defaults.plugin_dir : resolve_path(dir, base_dir);
 
-    config.gateway = parse_gateway(root.contains("gateway") ? root.at("gateway") : json::object());
+    config.gateway = parse_gateway(root.contains("gateway") ? root.at("gateway") : json::object(), base_dir);
 
     auto plugins = root.find("plugins");
     if (plugins == root.end()) fail("plugins", "is required: name at least one plugin");

@@ -19,6 +19,15 @@ namespace portico {
 enum class Role { all, engine, gateway };
 std::optional<Role> parse_role(std::string_view text);
 
+// The listener's certificate and key (PEM; the certificate file may hold the
+// chain). Read again on every SIGHUP.
+struct TlsConfig {
+    std::string cert_file;
+    std::string key_file;
+
+    bool operator==(const TlsConfig&) const = default;
+};
+
 struct GatewayConfig {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8088;  // 0: any free port (printed at start-up)
@@ -28,6 +37,15 @@ struct GatewayConfig {
     unsigned max_inflight_per_client = 64;          // then reading pauses
     std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // then close 1008
     std::chrono::milliseconds drain_timeout{5'000};  // on shutdown, for requests in flight
+    std::optional<TlsConfig> tls;                    // set: the listener speaks only TLS (wss://)
+    // Origins a browser page may connect from: "https://app.example.com",
+    // "https://*.example.com", "*" (any). Handshakes without Origin pass.
+    std::vector<std::string> allowed_origins{"*"};
+    unsigned max_connections = 10'000;               // WebSocket connections, whole gateway; then 503
+    unsigned max_connections_per_ip = 256;           // from one client address; then 503
+    std::chrono::milliseconds handshake_timeout{5'000};  // from connect to a completed upgrade
+    std::chrono::milliseconds ping_interval{30'000};     // silence after which a client is pinged; 0: never
+    std::chrono::milliseconds pong_timeout{10'000};      // then, silence after which it is dropped
 
     bool operator==(const GatewayConfig&) const = default;
 };
@@ -59,6 +77,16 @@ struct ServeConfig {
 
 // How a gateway reaches and uses the engines (roles all and gateway): a
 // change means a new link.
+// A token bucket per connection and plugin: `burst` requests at once, then
+// `per_second` on average. per_second 0: no limit.
+struct RateLimit {
+    double per_second = 0;
+    unsigned burst = 0;
+
+    bool limited() const noexcept { return per_second > 0; }
+    bool operator==(const RateLimit&) const = default;
+};
+
 struct RouteConfig {
     std::vector<std::string> connect;  // remote engine endpoints
     std::chrono::milliseconds timeout{10'000};
@@ -66,6 +94,7 @@ struct RouteConfig {
     unsigned max_attempts = 2;         // for idempotent requests: first try + retries
     std::chrono::milliseconds heartbeat{500};
     std::chrono::milliseconds dead_after{2'000};  // silence after which an engine is out
+    RateLimit rate_limit;
 
     bool operator==(const RouteConfig&) const = default;
 };

@@ -241,6 +241,20 @@ std::string format_error(const ReplyContext& context, std::string_view code, std
     return out;
 }
 
+std::string format_rate_limited(const ReplyContext& context, std::uint64_t retry_after_ms) {
+    const std::string message = "too many requests for plugin \"" + context.plugin + "\"; retry in " +
+                                std::to_string(retry_after_ms) + " ms";
+    if (context.form == MessageForm::shorthand) return "error: " + message;
+    std::string out;
+    append_head(out, context);
+    out += "\"ok\":false,\"error\":{\"code\":\"rate_limited\",\"message\":";
+    out += json_quoted(message);
+    out += ",\"retry_after_ms\":";
+    out += std::to_string(retry_after_ms);
+    out += "}}";
+    return out;
+}
+
 std::string format_engine_reply(const ReplyContext& context, const Reply& reply) {
     if (reply.kind() == Reply::Kind::error) return format_error(context, reply.code(), reply.body());
     return format_result(context, reply.kind(), reply.body());

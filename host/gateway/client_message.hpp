@@ -52,6 +52,8 @@ ParsedMessage parse_envelope_fully(std::string_view text);
 
 std::string format_result(const ReplyContext& context, Reply::Kind kind, std::string_view body);
 std::string format_error(const ReplyContext& context, std::string_view code, std::string_view message);
+// "rate_limited", with the error's retry_after_ms (shorthand: in the text).
+std::string format_rate_limited(const ReplyContext& context, std::uint64_t retry_after_ms);
 // A reply built from what an engine sent (result or error).
 std::string format_engine_reply(const ReplyContext& context, const Reply& reply);
 

@@ -1,12 +1,20 @@
 #include "gateway/gateway.hpp"
 
 #include "gateway/http_session.hpp"
+#include "gateway/tls_stream.hpp"
 
 
 namespace portico {
 
 Gateway::Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_context& control, Logger& log)
-    : config_(config), control_(control), log_(log), routes_(config.path), drain_timer_(control) {
+    : config_(config),
+      control_(control),
+      log_(log),
+      routes_(config.path),
+      origins_(AllowedOrigins::parse(config.allowed_origins).value()),  // validated with the config
+      limits_(config.max_connections, config.max_connections_per_ip),
+      services_{config_, routes_, origins_, limits_, log_},
+      drain_timer_(control) {
     std::vector<net::io_context*> ios;
     for (unsigned i = 0; i < config_.threads; ++i) {
         loops_.push_back(std::make_unique<GatewayLoop>(links, [this] {
@@ -17,11 +25,23 @@ Gateway::Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_
     }
     listener_ = std::make_unique<Listener>(
         control, std::move(ios),
-        [this](std::size_t loop, tcp::socket socket) {
-            std::make_shared<HttpSession>(std::move(socket), loops_[loop]->router(), routes_, config_, log_)->run();
-        },
-        log_);
+        [this](std::size_t loop, tcp::socket socket) { on_connection(loop, std::move(socket)); }, log_);
 }
+
+void Gateway::on_connection(std::size_t loop, tcp::socket socket) {
+    Router& router = loops_[loop]->router();
+    if (!config_.tls) {
+        std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), nullptr, router,
+                                                         services_)
+            ->run();
+        return;
+    }
+    auto context = tls_.current();
+    std::make_shared<HttpSession<TlsStream>>(TlsStream(std::move(socket), *context), context, router, services_)
+        ->run();
+}
+
+Expected<void> Gateway::reload_tls(const TlsConfig& tls) { return tls_.load(tls); }
 
 Gateway::~Gateway() { stop(); }
 
@@ -41,6 +61,14 @@ Expected<tcp::endpoint> Gateway::start() {
     beast::error_code ec;
     const auto address = net::ip::make_address(config_.address, ec);
     if (ec) return Error{"bad_address", "gateway.listen: bad address " + config_.address};
+    if (config_.tls) {
+        auto loaded = tls_.load(*config_.tls);
+        if (!loaded) return loaded.error();
+    }
+    if (origins_.any() && !address.is_loopback())
+        log_.warn("gateway.allowed_origins is [\"*\"] on {}, which is not a loopback address: a page on any "
+                  "site can open a WebSocket to this gateway; list the origins of your pages",
+                  config_.address);
     auto bound = listener_->listen(tcp::endpoint(address, config_.port));
     if (!bound) return bound;
     for (auto& loop : loops_) loop->start();

@@ -4,9 +4,13 @@
 // links the LinkFactory makes.
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "config/allowed_origins.hpp"
+#include "gateway/connection_limits.hpp"
 #include "gateway/gateway_loop.hpp"
+#include "gateway/gateway_services.hpp"
 #include "gateway/http_routes.hpp"
 #include "gateway/listener.hpp"
+#include "gateway/tls_context.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
 
@@ -29,8 +33,14 @@ public:
     void remove_plugin(const std::string& plugin);
     // An engine of `plugin` is known to be gone: see EngineLink::engine_gone.
     void engine_gone(const std::string& plugin, const std::string& address);
-    // Listens and starts the loops; returns the address actually bound.
+    // Loads the TLS files (gateway.tls), listens and starts the loops;
+    // returns the address actually bound.
     Expected<tcp::endpoint> start();
+    // SIGHUP: reads the certificate and key again (`tls` may name new files);
+    // new connections use them, open ones keep theirs. On an error nothing
+    // changes. Any thread.
+    Expected<void> reload_tls(const TlsConfig& tls);
+    bool uses_tls() const noexcept { return config_.tls.has_value(); }
     // Waits up to `limit` until every plugin has an engine in rotation (the
     // first pings answered), so that "ready" means ready; false if some has not.
     bool wait_for_engines(std::chrono::milliseconds limit) const;
@@ -51,7 +61,13 @@ private:
     const GatewayConfig& config_;
     net::io_context& control_;
     Logger& log_;
+    void on_connection(std::size_t loop, tcp::socket socket);
+
     HttpRouteTable routes_;  // read by every loop, never changed once serving
+    AllowedOrigins origins_;
+    ConnectionLimits limits_;
+    GatewayServices services_;
+    TlsContextStore tls_;
     std::vector<std::unique_ptr<GatewayLoop>> loops_;
     std::unique_ptr<Listener> listener_;
     bool running_ = false;

@@ -5,13 +5,20 @@
 
 namespace portico {
 
-void Router::add_engine(const std::string& plugin, EngineLink& link) { engines_[plugin] = &link; }
+void Router::add_engine(const std::string& plugin, EngineLink& link, const RateLimit& rate_limit) {
+    engines_[plugin] = PluginRoute{&link, rate_limit};
+}
 
 void Router::remove_engine(const std::string& plugin) { engines_.erase(plugin); }
 
-EngineLink* Router::find_engine(std::string_view plugin) const {
+const PluginRoute* Router::find_route(std::string_view plugin) const {
     auto it = engines_.find(plugin);
-    return it == engines_.end() ? nullptr : it->second;
+    return it == engines_.end() ? nullptr : &it->second;
+}
+
+EngineLink* Router::find_engine(std::string_view plugin) const {
+    const PluginRoute* route = find_route(plugin);
+    return route ? route->link : nullptr;
 }
 
 std::string Router::plugin_list() const {

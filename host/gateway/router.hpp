@@ -3,6 +3,7 @@
 // the connection that owns it, for one gateway event loop. The router never
 // keeps a connection alive: it holds weak references, and a connection
 // removes itself when it ends. A reply for a client that has gone is dropped.
+#include "config/config.hpp"
 #include "link/engine_link.hpp"
 
 #include <atomic>
@@ -28,17 +29,24 @@ public:
     virtual void abort() = 0;
 };
 
+// How a plugin is reached from this loop, and the limit on its use.
+struct PluginRoute {
+    EngineLink* link = nullptr;
+    RateLimit rate_limit;
+};
+
 class Router final : public ReplyHandler {
 public:
     // Adds or replaces the link for `plugin`.
-    void add_engine(const std::string& plugin, EngineLink& link);
+    void add_engine(const std::string& plugin, EngineLink& link, const RateLimit& rate_limit = {});
     void remove_engine(const std::string& plugin);
+    const PluginRoute* find_route(std::string_view plugin) const;
     EngineLink* find_engine(std::string_view plugin) const;
     // "dice, echo": for messages that name an unknown plugin.
     std::string plugin_list() const;
     template <class Visit>
     void for_each_engine(Visit&& visit) const {
-        for (const auto& [name, link] : engines_) visit(name, *link);
+        for (const auto& [name, route] : engines_) visit(name, *route.link);
     }
 
     void add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection);
@@ -55,7 +63,7 @@ public:
     std::size_t client_count() const noexcept { return client_count_.load(std::memory_order_relaxed); }
 
 private:
-    std::map<std::string, EngineLink*, std::less<>> engines_;
+    std::map<std::string, PluginRoute, std::less<>> engines_;
     std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
     std::atomic<std::size_t> client_count_{0};
     std::function<void()> when_empty_;

@@ -1,6 +1,6 @@
 #include "gateway/websocket_session.hpp"
 
-#include "core/client_id.hpp"
+#include "gateway/tls_stream.hpp"
 
 #include <vector>
 
@@ -16,33 +16,34 @@ constexpr std::chrono::milliseconds drain_recheck{5};
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(tcp::socket&& socket, Router& router, const GatewayConfig& config,
-                                   Logger& log)
-    : ws_(std::move(socket)),
-      router_(router),
-      config_(config),
-      log_(log),
-      client_id_(make_client_id()),
-      deadline_timer_(ws_.get_executor()),
-      close_timer_(ws_.get_executor()) {}
+template <class NextLayer>
+WebSocketSession<NextLayer>::~WebSocketSession() { router_.remove_client(client_id_); }
 
-WebSocketSession::~WebSocketSession() { router_.remove_client(client_id_); }
-
-void WebSocketSession::run(http::request<http::string_body> request, std::string_view early_bytes) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::run(http::request<http::string_body> request, std::string_view early_bytes,
+                                      Clock::time_point handshake_deadline) {
     // Known to the router from here on, so that a shutdown reaches it too.
-    router_.add_client(client_id_, weak_from_this());
+    router_.add_client(client_id_, this->weak_from_this());
     auto& stream = ws_.next_layer();
     stream.prime(early_bytes);
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // What is left of the connection's handshake time; the session's own
+    // pings watch an open connection, not Beast's idle timer.
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout =
+        std::max<Clock::duration>(handshake_deadline - Clock::now(), std::chrono::milliseconds(1));
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& response) { response.set(http::field::server, "portico"); }));
     ws_.read_message_max(config_.max_message_bytes);
     ws_.text(true);
-    ws_.async_accept(request, [self = shared_from_this()](const beast::error_code& ec) { self->on_accept(ec); });
+    ws_.async_accept(request, [self = this->shared_from_this()](const beast::error_code& ec) { self->on_accept(ec); });
 }
 
-void WebSocketSession::on_accept(const beast::error_code& ec) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_accept(const beast::error_code& ec) {
     if (ec) {
         log_.debug("websocket handshake failed: {}", ec.message());
         end_connection();
@@ -51,21 +52,34 @@ void WebSocketSession::on_accept(const beast::error_code& ec) {
     log_.debug("client {} connected", client_id_);
     // From here on, what Beast writes is frames (see GatewayStream).
     ws_.next_layer().set_close_gate(this);
-    if (state_ == State::handshaking) state_ = State::open;
+    // Beast's limit on the closing handshake; the close timer cuts it anyway.
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = close_grace;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    // Any frame the client sends, control frames too, says it is there.
+    ws_.control_callback([this](websocket::frame_type, beast::string_view) { heard_since_check_ = true; });
+    if (state_ == State::handshaking) {
+        state_ = State::open;
+        if (config_.ping_interval.count() > 0) arm_close_timer(config_.ping_interval);
+    }
     do_read();
     finish_drain_if_done();  // a shutdown came during the handshake
 }
 
-bool WebSocketSession::reading_allowed() const noexcept {
+template <class NextLayer>
+bool WebSocketSession<NextLayer>::reading_allowed() const noexcept {
     return (state_ == State::open || state_ == State::draining) &&
            pending_.size() < config_.max_inflight_per_client;
 }
 
-void WebSocketSession::do_read() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::do_read() {
     if (reading_) return;
     if (!reading_allowed()) {
         const bool owed = state_ == State::open || state_ == State::draining;
-        if (owed && !paused_self_) paused_self_ = shared_from_this();  // a reply resumes it
+        if (owed && !paused_self_) paused_self_ = this->shared_from_this();  // a reply resumes it
         return;
     }
     paused_self_.reset();
@@ -79,7 +93,7 @@ void WebSocketSession::do_read() {
     // 1.5 KiB buffer prepared in advance, its chain of handlers). Beast's own
     // buffer is still empty here: the upgrade was read by HttpSession, and
     // what came behind it waits in the stream, which then answers at once.
-    ws_.next_layer().async_wait_readable([self = shared_from_this()](const beast::error_code& ec) {
+    ws_.next_layer().async_wait_readable([self = this->shared_from_this()](const beast::error_code& ec) {
         if (ec) {
             self->reading_ = false;
             if (ec != net::error::operation_aborted) self->end_connection();
@@ -90,14 +104,17 @@ void WebSocketSession::do_read() {
     });
 }
 
-void WebSocketSession::start_read() {
-    ws_.async_read(read_buffer_, [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::start_read() {
+    ws_.async_read(read_buffer_, [self = this->shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
         self->on_read(ec, bytes);
     });
 }
 
-void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_read(const beast::error_code& ec, std::size_t) {
     reading_ = false;
+    heard_since_check_ = true;
     if (ec) {
         // closed: a normal close; message_too_big, bad UTF-8: Beast has sent 1009/1007.
         if (ec != websocket::error::closed && ec != net::error::operation_aborted)
@@ -122,7 +139,8 @@ void WebSocketSession::on_read(const beast::error_code& ec, std::size_t) {
     finish_drain_if_done();
 }
 
-void WebSocketSession::handle_message(std::string_view text) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
     ParsedMessage parsed = parse_client_message(text);
     if (parsed.rejected) {
         send(format_error(parsed.rejected->context, parsed.rejected->error.code, parsed.rejected->error.message));
@@ -133,13 +151,20 @@ void WebSocketSession::handle_message(std::string_view text) {
         send(format_error(request.context, "shutting_down", "the gateway is shutting down"));
         return;
     }
-    EngineLink* engine = router_.find_engine(request.context.plugin);
-    if (engine == nullptr) {
+    const PluginRoute* route = router_.find_route(request.context.plugin);
+    if (route == nullptr) {
         send(format_error(request.context, "unknown_plugin",
                           "no plugin named \"" + request.context.plugin + "\"; plugins here: " +
                               router_.plugin_list()));
         return;
     }
+    if (route->rate_limit.limited()) {
+        if (const std::uint64_t wait_ms = take_token(request.context.plugin, route->rate_limit)) {
+            send(format_rate_limited(request.context, wait_ms));
+            return;
+        }
+    }
+    EngineLink* engine = route->link;
     const std::uint64_t request_id = pending_.next_id();
     switch (engine->send(request_id, client_id_, request.payload)) {
         case SendResult::sent: break;
@@ -153,7 +178,8 @@ void WebSocketSession::handle_message(std::string_view text) {
     track_deadline(deadline);
 }
 
-void WebSocketSession::on_engine_reply(const EngineReply& reply) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
     // Taken before send(): an overflow there clears what is pending.
     const auto context = pending_.take(reply.request_id);
     if (!context) return;  // timed out or closing: already answered or nobody to answer
@@ -162,7 +188,8 @@ void WebSocketSession::on_engine_reply(const EngineReply& reply) {
     do_read();
 }
 
-void WebSocketSession::send(std::string message) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::send(std::string message) {
     if (state_ == State::closing || state_ == State::ended) return;
     if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
         log_.warn("client {} reads too slowly: over {} bytes of replies wait; closing it (1008)", client_id_,
@@ -181,7 +208,8 @@ void WebSocketSession::send(std::string message) {
     do_write();
 }
 
-void WebSocketSession::do_write() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::do_write() {
     if (writing_) return;
     if (state_ == State::peer_closing) {
         write_owed_replies();
@@ -196,16 +224,18 @@ void WebSocketSession::do_write() {
     write_front();
 }
 
-void WebSocketSession::write_front() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::write_front() {
     // Beast may hold the buffer across an asynchronous step: it must not move.
     writing_message_ = outbox_.pop();
     ws_.async_write(net::buffer(writing_message_),
-                    [self = shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
+                    [self = this->shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
                         self->on_write(ec, bytes);
                     });
 }
 
-void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_write(const beast::error_code& ec, std::size_t) {
     writing_message_ = std::string();  // a large reply must not pin its buffer
     if (ec) {
         writing_ = false;
@@ -221,12 +251,13 @@ void WebSocketSession::on_write(const beast::error_code& ec, std::size_t) {
         write_front();
         return;
     }
-    ws_.next_layer().flush([self = shared_from_this()](const beast::error_code& flush_ec, std::size_t) {
+    ws_.next_layer().flush([self = this->shared_from_this()](const beast::error_code& flush_ec, std::size_t) {
         self->on_flushed(flush_ec);
     });
 }
 
-void WebSocketSession::on_flushed(const beast::error_code& ec) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_flushed(const beast::error_code& ec) {
     writing_ = false;
     if (ec) {
         end_connection();
@@ -235,7 +266,8 @@ void WebSocketSession::on_flushed(const beast::error_code& ec) {
     do_write();
 }
 
-bool WebSocketSession::hold_close() {
+template <class NextLayer>
+bool WebSocketSession<NextLayer>::hold_close() {
     // Called inside Beast's operation that answers the client's close (or
     // fails the connection): only the state changes here.
     if (state_ != State::open && state_ != State::draining) return false;
@@ -243,11 +275,12 @@ bool WebSocketSession::hold_close() {
     state_ = State::peer_closing;
     paused_self_.reset();  // the held close keeps the session alive now
     arm_close_timer(peer_close_grace);
-    net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
     return true;
 }
 
-void WebSocketSession::write_owed_replies() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::write_owed_replies() {
     auto& stream = ws_.next_layer();
     if (!stream.holding_close()) return;  // not parked yet: the posted do_write() comes next
     const bool any = !outbox_.empty();
@@ -256,17 +289,19 @@ void WebSocketSession::write_owed_replies() {
     if (pending_.empty()) release_peer_close();  // the close follows the frames
     if (any && !writing_) {
         writing_ = true;
-        stream.flush([self = shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_flushed(ec); });
+        stream.flush([self = this->shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_flushed(ec); });
     }
 }
 
-void WebSocketSession::release_peer_close() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::release_peer_close() {
     state_ = State::closing;
     ws_.next_layer().release_close();
     arm_close_timer(close_grace);  // Beast tears down next; cut it if it cannot
 }
 
-void WebSocketSession::end_connection() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::end_connection() {
     state_ = State::ended;
     pending_.clear();  // their replies are dropped when they come
     deadline_timer_.cancel();
@@ -277,15 +312,17 @@ void WebSocketSession::end_connection() {
     ws_.next_layer().release_close();
 }
 
-void WebSocketSession::do_close(PendingClose close) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::do_close(PendingClose close) {
     ws_.async_close(websocket::close_reason(close.code, close.reason),
-                    [self = shared_from_this()](const beast::error_code& ec) {
+                    [self = this->shared_from_this()](const beast::error_code& ec) {
                         if (ec && ec != net::error::operation_aborted)
                             self->log_.debug("client {}: close: {}", self->client_id_, ec.message());
                     });
 }
 
-void WebSocketSession::shut_down() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::shut_down() {
     if (state_ == State::open) {
         state_ = State::draining;
         arm_close_timer(config_.drain_timeout);
@@ -296,19 +333,22 @@ void WebSocketSession::shut_down() {
     }
 }
 
-void WebSocketSession::abort() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::abort() {
     // The event loop has stopped: nothing here will ever complete.
     paused_self_.reset();
     ws_.next_layer().abandon();
 }
 
-bool WebSocketSession::all_input_read() {
+template <class NextLayer>
+bool WebSocketSession<NextLayer>::all_input_read() {
     auto& stream = ws_.next_layer();
     // Before the first frame the session waits on the connection itself.
     return heard_from_ ? stream.input_drained() : stream.nothing_to_read();
 }
 
-void WebSocketSession::finish_drain_if_done() {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::finish_drain_if_done() {
     if (state_ != State::draining || !pending_.empty() || drain_check_posted_) return;
     // Whatever the client sent before the drain is answered first: close only
     // once all that has arrived has been read.
@@ -319,7 +359,7 @@ void WebSocketSession::finish_drain_if_done() {
     // A read may have taken the last bytes already, its handler still in the
     // loop's queue: close once that queue has run, if no read completed meanwhile.
     drain_check_posted_ = true;
-    net::post(ws_.get_executor(), [self = shared_from_this(), seen = ws_.next_layer().reads_completed()] {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), seen = ws_.next_layer().reads_completed()] {
         self->drain_check_posted_ = false;
         const bool quiet = self->ws_.next_layer().reads_completed() == seen;
         if (quiet && self->state_ == State::draining && self->pending_.empty() && self->reading_ &&
@@ -330,7 +370,8 @@ void WebSocketSession::finish_drain_if_done() {
     });
 }
 
-void WebSocketSession::begin_close(websocket::close_code code, const char* reason) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::begin_close(websocket::close_code code, const char* reason) {
     state_ = State::closing;
     paused_self_.reset();  // the close and its timer keep it alive from here
     pending_.clear();
@@ -340,15 +381,17 @@ void WebSocketSession::begin_close(websocket::close_code code, const char* reaso
     do_write();
 }
 
-void WebSocketSession::arm_close_timer(Clock::duration after) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::arm_close_timer(Clock::duration after) {
     close_timer_.expires_after(after);
     // A weak reference: a waiting timer must not keep a finished session alive.
-    close_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+    close_timer_.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
         if (auto self = weak.lock()) self->on_close_timer(ec);
     });
 }
 
-void WebSocketSession::on_close_timer(const beast::error_code& ec) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_close_timer(const beast::error_code& ec) {
     if (ec == net::error::operation_aborted) return;
     switch (state_) {
         case State::handshaking:
@@ -369,6 +412,7 @@ void WebSocketSession::on_close_timer(const beast::error_code& ec) {
             write_owed_replies();
             return;
         case State::open:
+            check_liveness();
             return;
         case State::closing:
         case State::ended:
@@ -381,17 +425,54 @@ void WebSocketSession::on_close_timer(const beast::error_code& ec) {
     ws_.next_layer().release_close();
 }
 
-void WebSocketSession::track_deadline(Clock::time_point deadline) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::check_liveness() {
+    if (config_.ping_interval.count() <= 0) return;
+    if (std::exchange(heard_since_check_, false)) {
+        awaiting_pong_ = false;
+        arm_close_timer(config_.ping_interval);
+        return;
+    }
+    if (awaiting_pong_) {
+        log_.debug("client {}: no answer to a ping within {} ms; dropping it", client_id_,
+                   config_.pong_timeout.count());
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+        end_connection();
+        return;
+    }
+    awaiting_pong_ = true;
+    if (!ping_in_flight_) {  // Beast takes one ping at a time; a stuck one is answer enough
+        ping_in_flight_ = true;
+        ws_.async_ping({}, [self = this->shared_from_this()](const beast::error_code&) { self->ping_in_flight_ = false; });
+    }
+    arm_close_timer(config_.pong_timeout);
+}
+
+template <class NextLayer>
+std::uint64_t WebSocketSession<NextLayer>::take_token(const std::string& plugin, const RateLimit& limit) {
+    const auto now = Clock::now();
+    for (auto& [name, bucket] : buckets_)
+        if (name == plugin) return bucket.take(limit, now);
+    constexpr std::size_t max_buckets = 64;  // one per rate-limited plugin; a list of them is short
+    if (buckets_.size() >= max_buckets) buckets_.erase(buckets_.begin());
+    buckets_.emplace_back(plugin, TokenBucket(limit, now));
+    return buckets_.back().second.take(limit, now);
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::track_deadline(Clock::time_point deadline) {
     if (deadline >= timer_expiry_) return;  // the armed timer fires earlier anyway
     timer_expiry_ = deadline;
     deadline_timer_.expires_at(deadline);
     // A weak reference: a waiting timer must not keep a finished session alive.
-    deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+    deadline_timer_.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
         if (auto self = weak.lock()) self->on_deadline(ec);
     });
 }
 
-void WebSocketSession::on_deadline(const beast::error_code& ec) {
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_deadline(const beast::error_code& ec) {
     if (ec == net::error::operation_aborted) return;
     timer_expiry_ = Clock::time_point::max();
     if (state_ == State::closing || state_ == State::ended) return;
@@ -403,5 +484,8 @@ void WebSocketSession::on_deadline(const beast::error_code& ec) {
     finish_drain_if_done();
     do_read();
 }
+
+template class WebSocketSession<beast::tcp_stream>;
+template class WebSocketSession<TlsStream>;
 
 }  // namespace portico

@@ -8,37 +8,64 @@
 // the connection (1009), and when more than max_outbound_bytes of replies wait
 // for a client that does not read, it is closed (1008).
 //
+// Liveness: a client silent for gateway.ping_interval_ms is pinged, and one
+// that then stays silent for pong_timeout_ms is dropped, so dead peers do
+// not hold connection slots. Rate limits (plugins.NAME.rate_limit) are a
+// token bucket per connection and plugin: a request beyond one is answered
+// "rate_limited" with retry_after_ms, and the connection stays open.
+//
 // Every request it accepted gets exactly one reply, also when the client's
 // close (or a frame that breaks the protocol) arrives right behind it: the
 // close Beast sends back waits (up to peer_close_grace) until the replies
 // owed are out. During a gateway drain it keeps reading until everything the
 // client had sent is answered, then closes with 1001.
-#include "gateway/client_message.hpp"
 #include "config/config.hpp"
-#include "gateway/gateway_stream.hpp"
+#include "core/client_id.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
+#include "gateway/client_message.hpp"
+#include "gateway/connection_limits.hpp"
+#include "gateway/gateway_services.hpp"
+#include "gateway/gateway_stream.hpp"
 #include "gateway/outbound_queue.hpp"
 #include "gateway/pending_requests.hpp"
 #include "gateway/router.hpp"
+#include "gateway/token_bucket.hpp"
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace portico {
 
+// NextLayer: beast::tcp_stream (ws://) or TlsStream (wss://).
+template <class NextLayer>
 class WebSocketSession final : public ClientConnection,
                                public CloseGate,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
 public:
-    WebSocketSession(tcp::socket&& socket, Router& router, const GatewayConfig& config, Logger& log);
+    // `next`: what the next layer is made from (a socket, or the TLS stream
+    // whose handshake is done); `slot`: this connection's place in the limits.
+    template <class Next>
+    WebSocketSession(Next&& next, Router& router, const GatewayServices& services, ConnectionSlot slot)
+        : ws_(std::forward<Next>(next)),
+          router_(router),
+          config_(services.config),
+          log_(services.log),
+          client_id_(make_client_id()),
+          deadline_timer_(ws_.get_executor()),
+          close_timer_(ws_.get_executor()),
+          slot_(std::move(slot)) {}
     ~WebSocketSession() override;
 
-    // Completes the upgrade the HTTP session read, then starts reading;
-    // `early_bytes` arrived behind the request and are read first.
-    void run(http::request<http::string_body> request, std::string_view early_bytes);
+    // Completes the upgrade the HTTP session read (by `handshake_deadline`),
+    // then starts reading; `early_bytes` arrived behind the request and are
+    // read first.
+    void run(http::request<http::string_body> request, std::string_view early_bytes,
+             std::chrono::steady_clock::time_point handshake_deadline);
 
     void on_engine_reply(const EngineReply& reply) override;
     void shut_down() override;
@@ -90,8 +117,12 @@ private:
     void track_deadline(Clock::time_point deadline);
     void on_deadline(const beast::error_code& ec);
     bool reading_allowed() const noexcept;
+    // Liveness, on the close timer while the connection is open.
+    void check_liveness();
+    // 0: the request may go; otherwise milliseconds until it may.
+    std::uint64_t take_token(const std::string& plugin, const RateLimit& limit);
 
-    websocket::stream<GatewayStream<beast::tcp_stream>> ws_;
+    websocket::stream<GatewayStream<NextLayer>> ws_;
     beast::flat_buffer read_buffer_;
     Router& router_;
     const GatewayConfig& config_;
@@ -102,6 +133,9 @@ private:
     bool writing_ = false;     // a batch is being written
     bool heard_from_ = false;  // the client has sent something
     bool drain_check_posted_ = false;
+    bool heard_since_check_ = false;  // any frame, pongs too, since the last liveness check
+    bool awaiting_pong_ = false;
+    bool ping_in_flight_ = false;
 
     PendingRequests pending_;
     net::steady_timer deadline_timer_;
@@ -113,8 +147,12 @@ private:
     // alive, yet its requests are still owed replies: it holds itself until
     // reading resumes or it closes.
     std::shared_ptr<WebSocketSession> paused_self_;
-    net::steady_timer close_timer_;  // drain deadline, reply grace, then the close grace period
+    // Open: the liveness check; then the drain deadline, the reply grace and
+    // the close grace period.
+    net::steady_timer close_timer_;
     std::optional<PendingClose> close_after_write_;
+    ConnectionSlot slot_;
+    std::vector<std::pair<std::string, TokenBucket>> buckets_;  // rate-limited plugins used
 };
 
 }  // namespace portico

@@ -133,7 +133,7 @@ TEST_CASE("10,000 connections, each with a request in flight, are all answered",
     TempDir dir;
     const auto config = dir.write(
         "portico.json", portico::test::make_config({{"dice", portico::test::plugin_entry(PORTICO_DICE_PLUGIN)}},
-                                                   {{"threads", 2}}));
+                                                   {{"threads", 2}, {"max_connections", 20000}, {"max_connections_per_ip", 20000}}));
     PorticoProcess portico(config);
     REQUIRE(portico.wait_ready(20s));
     const auto port = portico.gateway_port();

@@ -1,0 +1,21 @@
+#pragma once
+// What every connection of a gateway shares, whatever its loop: the config,
+// the route table and the origin list (read only once serving), and the
+// connection limits (thread-safe).
+#include "config/allowed_origins.hpp"
+#include "config/config.hpp"
+#include "core/logger.hpp"
+#include "gateway/connection_limits.hpp"
+#include "gateway/http_routes.hpp"
+
+namespace portico {
+
+struct GatewayServices {
+    const GatewayConfig& config;
+    const HttpRouteTable& routes;
+    const AllowedOrigins& origins;
+    ConnectionLimits& limits;
+    Logger& log;
+};
+
+}  // namespace portico

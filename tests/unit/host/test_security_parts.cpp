@@ -1,0 +1,230 @@
+// The socket-free parts of the gateway's defences: the origin check
+// (config/allowed_origins), the token bucket of rate limits, the connection
+// limits, and the config keys that set them, each refusal with its key.
+#include "config/allowed_origins.hpp"
+#include "config/config.hpp"
+#include "gateway/client_message.hpp"
+#include "gateway/connection_limits.hpp"
+#include "gateway/token_bucket.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using portico::AllowedOrigins;
+
+AllowedOrigins origins(const std::vector<std::string>& patterns) {
+    auto parsed = AllowedOrigins::parse(patterns);
+    REQUIRE(parsed.has_value());
+    return parsed.value();
+}
+
+// A gateway-role config: its plugin lives elsewhere, so no plugin file is needed.
+portico::Expected<portico::Config> gateway_config(const std::string& gateway, const std::string& plugin_extra = "") {
+    const std::string text = R"({"gateway": {)" + gateway + R"(}, "plugins": {"dice": {"connect": ["tcp://127.0.0.1:5556"])" +
+                             plugin_extra + "}}}";
+    return portico::parse_config(text, "test.json", "/etc/portico", {"", portico::Role::gateway});
+}
+
+std::string refusal(const portico::Expected<portico::Config>& config) {
+    REQUIRE_FALSE(config.has_value());
+    return config.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("an origin passes only when scheme, host and port are the same", "[security][origin]") {
+    const auto allowed = origins({"https://app.example.com", "http://localhost:8080"});
+    CHECK(allowed.allows("https://app.example.com"));
+    CHECK(allowed.allows("https://APP.Example.COM"));      // names are case-insensitive
+    CHECK(allowed.allows("https://app.example.com:443"));  // the scheme's default port
+    CHECK(allowed.allows("http://localhost:8080"));
+    CHECK_FALSE(allowed.allows("http://app.example.com"));       // another scheme
+    CHECK_FALSE(allowed.allows("https://app.example.com:8443"));  // another port
+    CHECK_FALSE(allowed.allows("http://localhost"));
+    CHECK_FALSE(allowed.allows("https://app.example.com.evil.net"));  // no suffix tricks
+    CHECK_FALSE(allowed.allows("https://evilapp.example.com"));
+    CHECK_FALSE(allowed.allows("https://example.com"));
+    CHECK_FALSE(allowed.allows("https://app.example.com/"));  // an origin has no path
+    CHECK_FALSE(allowed.allows("https://app.example.com/x"));
+    CHECK_FALSE(allowed.allows("null"));
+    CHECK_FALSE(allowed.allows(""));
+    CHECK_FALSE(allowed.allows("https://app.example.com@evil.net"));
+    CHECK_FALSE(allowed.allows("https://app.example.com:"));
+    CHECK_FALSE(allowed.allows(std::string("https://app.example.com\0.evil.net", 33)));
+    CHECK_FALSE(allowed.any());
+}
+
+TEST_CASE("a wildcard origin allows subdomains, not the domain or look-alikes", "[security][origin]") {
+    const auto allowed = origins({"https://*.example.com"});
+    CHECK(allowed.allows("https://app.example.com"));
+    CHECK(allowed.allows("https://a.b.example.com"));
+    CHECK_FALSE(allowed.allows("https://example.com"));
+    CHECK_FALSE(allowed.allows("https://.example.com"));
+    CHECK_FALSE(allowed.allows("https://badexample.com"));
+    CHECK_FALSE(allowed.allows("https://app.example.com.evil.net"));
+    CHECK_FALSE(allowed.allows("http://app.example.com"));
+    CHECK_FALSE(allowed.allows("https://*.example.com"));  // a header is never a pattern
+}
+
+TEST_CASE("\"*\" allows every origin, even malformed ones and \"null\"", "[security][origin]") {
+    const auto allowed = origins({"*"});
+    CHECK(allowed.any());
+    CHECK(allowed.allows("https://anything.example"));
+    CHECK(allowed.allows("null"));
+}
+
+TEST_CASE("IPv6 origins compare with their brackets", "[security][origin]") {
+    const auto allowed = origins({"http://[::1]:8088"});
+    CHECK(allowed.allows("http://[::1]:8088"));
+    CHECK_FALSE(allowed.allows("http://[::2]:8088"));
+    CHECK_FALSE(allowed.allows("http://[::1]"));
+}
+
+TEST_CASE("a bad origin pattern is refused with its index", "[security][origin][config]") {
+    for (const std::string bad : {"app.example.com", "ftp://x.example", "https://x.example/path", "https://",
+                                  "https://x..example", "https://x.example:0", "https://x.example:99999",
+                                  "https://*.", "https://a.*.example.com"}) {
+        INFO(bad);
+        auto parsed = AllowedOrigins::parse({"https://ok.example", bad});
+        REQUIRE_FALSE(parsed.has_value());
+        CHECK(parsed.error().message.rfind("[1]: ", 0) == 0);
+    }
+}
+
+TEST_CASE("a token bucket admits exactly its burst, then one per 1/rate", "[security][rate]") {
+    const portico::RateLimit limit{2.0, 3};  // 2 a second, 3 at once
+    auto now = std::chrono::steady_clock::time_point{} + 100s;
+    portico::TokenBucket bucket(limit, now);
+    CHECK(bucket.take(limit, now) == 0);
+    CHECK(bucket.take(limit, now) == 0);
+    CHECK(bucket.take(limit, now) == 0);
+    const auto wait = bucket.take(limit, now);
+    CHECK(wait == 500);  // one token comes in half a second
+    now += 499ms;
+    CHECK(bucket.take(limit, now) > 0);
+    now += 2ms;
+    CHECK(bucket.take(limit, now) == 0);
+    now += 1h;  // refills to the burst, no further
+    for (int i = 0; i < 3; ++i) CHECK(bucket.take(limit, now) == 0);
+    CHECK(bucket.take(limit, now) > 0);
+}
+
+TEST_CASE("rate_limited tells the client when to retry, in both forms", "[security][rate]") {
+    portico::ReplyContext envelope;
+    envelope.form = portico::MessageForm::envelope;
+    envelope.id_json = "7";
+    envelope.plugin = "dice";
+    const auto reply = nlohmann::json::parse(portico::format_rate_limited(envelope, 250));
+    CHECK(reply["id"] == 7);
+    CHECK(reply["ok"] == false);
+    CHECK(reply["error"]["code"] == "rate_limited");
+    CHECK(reply["error"]["retry_after_ms"] == 250);
+    CHECK(reply["error"]["message"].get<std::string>().find("250 ms") != std::string::npos);
+    portico::ReplyContext shorthand;
+    shorthand.plugin = "dice";
+    CHECK(portico::format_rate_limited(shorthand, 250).rfind("error: ", 0) == 0);
+}
+
+TEST_CASE("connection limits: the whole gateway and each address, slots given back", "[security][limits]") {
+    portico::ConnectionLimits limits(3, 2);
+    const auto a = portico::net::ip::make_address("10.0.0.1");
+    const auto b = portico::net::ip::make_address("10.0.0.2");
+    using Refusal = portico::ConnectionLimits::Refusal;
+    auto a1 = limits.admit(a);
+    auto a2 = limits.admit(a);
+    CHECK(a1.refusal == Refusal::none);
+    CHECK(a2.refusal == Refusal::none);
+    CHECK(limits.admit(a).refusal == Refusal::address_full);
+    // The same client over a dual-stack listener is the same address.
+    CHECK(limits.admit(portico::net::ip::make_address("::ffff:10.0.0.1")).refusal == Refusal::address_full);
+    auto b1 = limits.admit(b);
+    CHECK(b1.refusal == Refusal::none);
+    CHECK(limits.admit(portico::net::ip::make_address("10.0.0.3")).refusal == Refusal::gateway_full);
+    CHECK(limits.total() == 3);
+    {
+        auto released = std::move(a1.slot);
+    }
+    CHECK(limits.total() == 2);
+    auto a3 = limits.admit(a);
+    CHECK(a3.refusal == Refusal::none);
+    CHECK(limits.total() == 3);
+}
+
+TEST_CASE("the security keys of the gateway are read, with safe defaults", "[security][config]") {
+    auto defaults = gateway_config("");
+    REQUIRE(defaults.has_value());
+    const auto& d = defaults.value().gateway;
+    CHECK_FALSE(d.tls);
+    CHECK(d.allowed_origins == std::vector<std::string>{"*"});
+    CHECK(d.max_connections == 10'000);
+    CHECK(d.max_connections_per_ip == 256);
+    CHECK(d.handshake_timeout == 5000ms);
+    CHECK(d.ping_interval == 30'000ms);
+    CHECK(d.pong_timeout == 10'000ms);
+    CHECK_FALSE(defaults.value().plugins[0].route.rate_limit.limited());
+
+    auto set = gateway_config(
+        R"("tls": {"cert_file": "certs/server.pem", "key_file": "/keys/server.key"},
+           "allowed_origins": ["https://app.example.com", "https://*.example.org"],
+           "max_connections": 100, "max_connections_per_ip": 5, "handshake_timeout_ms": 800,
+           "ping_interval_ms": 0, "pong_timeout_ms": 2000)",
+        R"(, "rate_limit": {"per_second": 2.5, "burst": 4})");
+    REQUIRE(set.has_value());
+    const auto& g = set.value().gateway;
+    REQUIRE(g.tls);
+    CHECK(g.tls->cert_file == "/etc/portico/certs/server.pem");  // relative to the config file
+    CHECK(g.tls->key_file == "/keys/server.key");
+    CHECK(g.allowed_origins.size() == 2);
+    CHECK(g.max_connections == 100);
+    CHECK(g.max_connections_per_ip == 5);
+    CHECK(g.handshake_timeout == 800ms);
+    CHECK(g.ping_interval == 0ms);
+    CHECK(g.pong_timeout == 2000ms);
+    const auto& rate = set.value().plugins[0].route.rate_limit;
+    CHECK(rate.per_second == 2.5);
+    CHECK(rate.burst == 4);
+
+    auto burst_default = gateway_config("", R"(, "rate_limit": {"per_second": 10})");
+    REQUIRE(burst_default.has_value());
+    CHECK(burst_default.value().plugins[0].route.rate_limit.burst == 10);
+}
+
+TEST_CASE("bad security settings are refused at start-up with their key", "[security][config][error]") {
+    CHECK(refusal(gateway_config(R"("tls": {"cert_file": "a.pem"})")).find("gateway.tls.key_file: is required") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("tls": {"cert_file": "a.pem", "key_file": "b", "ca": 1})"))
+              .find("gateway.tls.ca: unknown key") != std::string::npos);
+    CHECK(refusal(gateway_config(R"("tls": "yes")")).find("gateway.tls: must be an object") != std::string::npos);
+    CHECK(refusal(gateway_config(R"("allowed_origins": [])")).find("gateway.allowed_origins: must be a list") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("allowed_origins": ["https://ok.example", "example.com"])"))
+              .find("gateway.allowed_origins[1]: \"example.com\" is not an origin") != std::string::npos);
+    CHECK(refusal(gateway_config(R"("allowed_origins": [3])")).find("gateway.allowed_origins[0]: must be a string") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("max_connections": 0)")).find("gateway.max_connections: must be an integer") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("max_connections_per_ip": -1)")).find("gateway.max_connections_per_ip") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("handshake_timeout_ms": 10)")).find("gateway.handshake_timeout_ms") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("ping_interval_ms": 50)")).find("gateway.ping_interval_ms: must be 0") !=
+          std::string::npos);
+    CHECK(refusal(gateway_config(R"("pong_timeout_ms": 1e400)")).find("invalid JSON") != std::string::npos);
+    CHECK(refusal(gateway_config("", R"(, "rate_limit": {"burst": 3})"))
+              .find("plugins.dice.rate_limit.per_second: is required") != std::string::npos);
+    CHECK(refusal(gateway_config("", R"(, "rate_limit": {"per_second": 0})"))
+              .find("plugins.dice.rate_limit.per_second: must be a number") != std::string::npos);
+    CHECK(refusal(gateway_config("", R"(, "rate_limit": {"per_second": "fast"})"))
+              .find("plugins.dice.rate_limit.per_second") != std::string::npos);
+    CHECK(refusal(gateway_config("", R"(, "rate_limit": {"per_second": 1, "burst": 0})"))
+              .find("plugins.dice.rate_limit.burst: must be an integer") != std::string::npos);
+    CHECK(refusal(gateway_config("", R"(, "rate_limit": {"per_second": 1, "every": 2})"))
+              .find("plugins.dice.rate_limit.every: unknown key") != std::string::npos);
+}
