@@ -30,17 +30,20 @@
 
 namespace portico {
 
+// Bytes the kernel holds for the connection under `next`, not yet read.
+template <class NextLayer>
+std::size_t bytes_in_kernel(NextLayer& next) {
+    beast::error_code ec;
+    const auto n = beast::get_lowest_layer(next).socket().available(ec);
+    return ec ? 0 : n;
+}
+
 // What the stream needs to know of the layer below it. Plain TCP keeps no
 // input back; a TLS layer specialises buffered() with what it has decrypted.
 template <class NextLayer>
 struct StreamTraits {
     static std::size_t buffered(const NextLayer&) { return 0; }
-    // Bytes the kernel holds for the connection, not yet read.
-    static std::size_t available(NextLayer& next) {
-        beast::error_code ec;
-        const auto n = beast::get_lowest_layer(next).socket().available(ec);
-        return ec ? 0 : n;
-    }
+    static std::size_t available(NextLayer& next) { return bytes_in_kernel(next); }
     template <class Handler>
     static void async_wait_readable(NextLayer& next, Handler&& handler) {
         beast::get_lowest_layer(next).socket().async_wait(net::socket_base::wait_read,

@@ -28,11 +28,7 @@ struct StreamTraits<TlsStream> {
         const std::size_t received = input ? BIO_ctrl_pending(input) : 0;
         return static_cast<std::size_t>(decrypted > 0 ? decrypted : 0) + received;
     }
-    static std::size_t available(TlsStream& next) {
-        beast::error_code ec;
-        const auto n = beast::get_lowest_layer(next).socket().available(ec);
-        return ec ? 0 : n;
-    }
+    static std::size_t available(TlsStream& next) { return bytes_in_kernel(next); }
     template <class Handler>
     static void async_wait_readable(TlsStream& next, Handler&& handler) {
         net::post(next.get_executor(), beast::bind_front_handler(std::forward<Handler>(handler), beast::error_code{}));
