@@ -1,5 +1,7 @@
 #include "gateway/pending_requests.hpp"
 
+#include <algorithm>
+
 namespace portico {
 
 void PendingRequests::add(std::uint64_t id, ReplyContext context, Clock::time_point deadline) {
@@ -26,6 +28,12 @@ PendingRequests::Expired PendingRequests::take_expired(Clock::time_point now) {
         }
     }
     return expired;
+}
+
+PendingRequests::Clock::time_point PendingRequests::latest_deadline() const noexcept {
+    auto latest = Clock::time_point::min();
+    for (const auto& [id, entry] : pending_) latest = std::max(latest, entry.deadline);
+    return latest;
 }
 
 std::vector<ReplyContext> PendingRequests::take_all() {

@@ -30,6 +30,8 @@ public:
         Clock::time_point next;              // the earliest deadline left (max(): none)
     };
     Expired take_expired(Clock::time_point now);
+    // The last deadline of those pending (min() when none is).
+    Clock::time_point latest_deadline() const noexcept;
     // Everything, taken out (the drain deadline passed).
     std::vector<ReplyContext> take_all();
     // Forgets everything: nobody is left to answer.

@@ -9,8 +9,9 @@ namespace {
 
 // How long a closing connection may take to flush before its socket is cut.
 constexpr std::chrono::seconds close_grace{5};
-// How long the replies owed to a client that closed may hold its close back.
-constexpr std::chrono::seconds peer_close_grace{1};
+// A client that closed waits for its owed replies until their own deadlines
+// (each then gets "timeout"); this backstop covers a deadline timer that is late.
+constexpr std::chrono::seconds peer_close_slack{1};
 // While draining, how soon to look again for input that is still arriving.
 constexpr std::chrono::milliseconds drain_recheck{5};
 
@@ -274,7 +275,7 @@ bool WebSocketSession<NextLayer>::hold_close() {
     if (pending_.empty() && outbox_.empty()) return false;
     state_ = State::peer_closing;
     paused_self_.reset();  // the held close keeps the session alive now
-    arm_close_timer(peer_close_grace);
+    arm_close_timer(pending_.empty() ? close_grace : pending_.latest_deadline() - Clock::now() + peer_close_slack);
     net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
     return true;
 }
@@ -404,12 +405,10 @@ void WebSocketSession<NextLayer>::on_close_timer(const beast::error_code& ec) {
             return;
         }
         case State::peer_closing:
-            // The engines took too long: the client that closed is not kept waiting.
-            if (!pending_.empty())
-                log_.debug("client {} closed with {} requests unanswered after {} s", client_id_, pending_.size(),
-                           peer_close_grace.count());
-            pending_.clear();
-            write_owed_replies();
+            // Past every deadline and still owed: answer them now, then close.
+            for (const auto& context : pending_.take_all())
+                send(format_error(context, "timeout", "plugin \"" + context.plugin + "\" did not reply in time"));
+            if (state_ == State::peer_closing) write_owed_replies();
             return;
         case State::open:
             check_liveness();

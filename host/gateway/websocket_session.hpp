@@ -16,8 +16,8 @@
 //
 // Every request it accepted gets exactly one reply, also when the client's
 // close (or a frame that breaks the protocol) arrives right behind it: the
-// close Beast sends back waits (up to peer_close_grace) until the replies
-// owed are out. During a gateway drain it keeps reading until everything the
+// close Beast sends back waits until the replies owed are out: each comes
+// from its engine or, at the request's deadline, as "timeout". During a gateway drain it keeps reading until everything the
 // client had sent is answered, then closes with 1001.
 #include "config/config.hpp"
 #include "core/client_id.hpp"

@@ -34,7 +34,7 @@ constexpr std::size_t max_message_bytes = 4096;
 std::string config() {
     return portico::test::make_config(
         {{"dice", portico::test::plugin_entry(PORTICO_DICE_PLUGIN)},
-         {"test", portico::test::plugin_entry(PORTICO_FIXTURE_MISBEHAVING, {{"workers", 2}})}},
+         {"test", portico::test::plugin_entry(PORTICO_FIXTURE_MISBEHAVING, {{"workers", 2}, {"timeout_ms", 1500}})}},
         {{"max_message_bytes", max_message_bytes}});
 }
 
@@ -198,11 +198,17 @@ TEST_CASE("a request and a close in one TCP write: the reply comes before the cl
         require_ok_reply(client, 4);
         require_close(client, 1002);
     }
-    SECTION("an engine slower than the bound: the close goes out without the reply") {
+    SECTION("an engine slower than its timeout: the close follows the timeout error") {
         WsClient client = upgraded(host);
         const auto sent = std::chrono::steady_clock::now();
         client.send_raw(client_frame(op::text, R"({"id":6,"plugin":"test","payload":"sleep 4000"})") +
                         close_frame(1000));
+        const auto frame = client.read_frame(4s);
+        REQUIRE(frame);
+        REQUIRE(frame->opcode == op::text);
+        const auto reply = json::parse(frame->payload);
+        CHECK(reply.value("id", -1) == 6);
+        CHECK(reply["error"].value("code", "") == "timeout");
         require_close(client, 1000, 4s);
         CHECK(std::chrono::steady_clock::now() - sent < 3500ms);
     }

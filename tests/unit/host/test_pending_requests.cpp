@@ -84,3 +84,16 @@ TEST_CASE("take_all empties it, clear forgets", "[pending]") {
     CHECK(pending.empty());
     CHECK(pending.take_expired(Clock::now() + 1h).requests.empty());
 }
+
+TEST_CASE("the latest deadline bounds how long a client's close is held", "[pending][deadline]") {
+    PendingRequests pending;
+    CHECK(pending.latest_deadline() == Clock::time_point::min());
+    const auto now = Clock::now();
+    pending.add(pending.next_id(), context("1"), now + 3s);
+    const auto late = pending.next_id();
+    pending.add(late, context("2"), now + 9s);
+    pending.add(pending.next_id(), context("3"), now + 1s);
+    CHECK(pending.latest_deadline() == now + 9s);
+    CHECK(pending.take(late));
+    CHECK(pending.latest_deadline() == now + 3s);
+}
