@@ -12,6 +12,7 @@
 # Prints the medians and the ratio portico/echo. Then, once each:
 #   scaling  portico with 1 gateway thread + 1 worker, then 2 + 2, at 32x8
 #            and 64x8, nothing pinned (all the machine's cores)
+#   auth     32x8 with gateway.auth.jwt on versus off (a token in the query)
 #   engines  portico --role gateway with two portico --role engine
 #            processes on loopback (issue 3's topology), 32x8 and 1x1
 #   crowd    10,000 connections, each with one request in flight
@@ -439,6 +440,43 @@ JSON
     pin_bench=("${saved_pin[@]+"${saved_pin[@]}"}")
     stop_server
 done
+
+echo
+echo "== auth: gateway.auth.jwt (HS256) on versus off, 32x8, server pinned; off, on, off, on"
+# The token rides in the query string; verifying it costs the upgrade only.
+if command -v openssl >/dev/null; then
+    b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+    auth_secret="bench secret of at least thirty-two bytes, for HS256"
+    printf '%s\n' "$auth_secret" >"$work/jwt.secret"
+    auth_input="$(printf '{"alg":"HS256","typ":"JWT"}' | b64url).$(printf '{"sub":"bench","exp":%d}' $(($(date +%s) + 86400)) | b64url)"
+    auth_token="$auth_input.$(printf '%s' "$auth_input" | openssl dgst -sha256 -hmac "$auth_secret" -binary | b64url)"
+    cat >"$work/portico-auth.json" <<JSON
+{
+  "log_level": "warn",
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1, "max_connections_per_ip": 1000000, "max_connections": 1000000,
+               "auth": { "jwt": { "algorithms": ["HS256"], "secret_file": "$work/jwt.secret" } } },
+  "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
+}
+JSON
+    declare -A auth_rtt
+    for mode in off on off on; do
+        if [ "$mode" = on ]; then
+            start_portico "$work/portico-auth.json" || { echo "run.sh: $portico_why" >&2; break; }
+            url="$server_url?access_token=$auth_token"
+        else
+            start_portico || { echo "run.sh: $portico_why" >&2; break; }
+            url="$server_url"
+        fi
+        line="$(run_bench "auth-$mode" --url "$url" --conns 32 --inflight 8 --seconds "$seconds" --warmup "$warmup" \
+            --server-pid "$server_pid")" || { stop_server; break; }
+        stop_server
+        extra_line "auth $mode, 32x8" "$line"
+        auth_rtt[$mode]+="$(field rtt_per_s "$line") "
+    done
+    echo "   auth on / off (medians): $(ratio "$(median "${auth_rtt[on]:-}")" "$(median "${auth_rtt[off]:-}")")"
+else
+    echo "run.sh: no openssl command to sign a token with: auth run skipped" >&2
+fi
 
 echo
 echo "== engines in processes of their own: portico --role gateway + 2 x portico --role engine, all on the server's core"

@@ -118,12 +118,15 @@ ReloadPlan plan_reload(const Config& current, const Config& next, const std::vec
         if (role != Role::engine) plan.unroute.push_back(old.name);
     }
 
-    // The certificate and key are read again on every reload; turning TLS
-    // on or off, like the rest of the gateway's settings, needs a restart.
+    // The certificate and key, and the token key, are read again on every
+    // reload; turning TLS or auth on or off, like the rest of the gateway's
+    // settings, needs a restart.
     GatewayConfig next_gateway = next.gateway;
     if (next_gateway.tls.has_value() == current.gateway.tls.has_value()) next_gateway.tls = current.gateway.tls;
+    if (next_gateway.jwt.has_value() == current.gateway.jwt.has_value()) next_gateway.jwt = current.gateway.jwt;
     if (next_gateway != current.gateway) plan.warnings.push_back("gateway settings");
     if (next.gateway.tls && current.gateway.tls) plan.tls = next.gateway.tls;
+    if (next.gateway.jwt && current.gateway.jwt) plan.jwt = next.gateway.jwt;
     if (next.plugin_dir != current.plugin_dir) plan.warnings.push_back("plugin_dir");
     return plan;
 }

@@ -36,6 +36,7 @@ struct ReloadPlan {
     std::vector<std::string> unroute;  // plugins the gateway no longer routes
     std::vector<PluginConfig> isolated;  // every plugin isolated here after the reload
     std::optional<TlsConfig> tls;        // the gateway's certificate and key to load again
+    std::optional<JwtConfig> jwt;        // the gateway's token key to load again
 
     // The summary line's lists.
     std::vector<std::string> added, replaced, removed, rerouted;

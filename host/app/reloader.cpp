@@ -46,8 +46,8 @@ Expected<std::string> Reloader::reload(Config next) {
         swaps.emplace_back(engines_.find(load.plugin.name), loaded.value());
     }
     // Last of what can fail: from here on, new connections use the new pair.
-    if (gateway_ && plan.tls) {
-        auto reloaded = gateway_->reload_tls(*plan.tls);
+    if (gateway_ && (plan.tls || plan.jwt)) {
+        auto reloaded = gateway_->reload_keys(plan.tls, plan.jwt);
         if (!reloaded) {
             undo();
             return reloaded.error();

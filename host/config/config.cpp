@@ -128,6 +128,55 @@ std::optional<TlsConfig> parse_tls(const json& gateway, const std::string& base_
     return tls;
 }
 
+std::optional<JwtConfig> parse_auth(const json& gateway, const std::string& base_dir) {
+    auto it = gateway.find("auth");
+    if (it == gateway.end()) return std::nullopt;
+    require_object(*it, "gateway.auth");
+    refuse_unknown_keys(*it, "gateway.auth", {"jwt"});
+    auto jwt = it->find("jwt");
+    if (jwt == it->end()) fail("gateway.auth.jwt", "is required (the only kind of auth)");
+    const std::string where = "gateway.auth.jwt";
+    require_object(*jwt, where);
+    refuse_unknown_keys(*jwt, where, {"algorithms", "secret_file", "public_key_file", "issuer", "audience", "leeway_s"});
+    JwtConfig config;
+    const std::string list_key = where + ".algorithms";
+    auto algorithms = jwt->find("algorithms");
+    if (algorithms == jwt->end()) fail(list_key, "is required, e.g. [\"RS256\"]");
+    if (!algorithms->is_array() || algorithms->empty() || algorithms->size() > 3)
+        fail(list_key, "must be a list of 1 to 3 of \"HS256\", \"RS256\", \"ES256\"");
+    bool hmac = false, rsa = false, ec = false;
+    for (std::size_t i = 0; i < algorithms->size(); ++i) {
+        const auto& item = (*algorithms)[i];
+        const std::string item_key = list_key + "[" + std::to_string(i) + "]";
+        if (!item.is_string()) fail(item_key, "must be a string");
+        const auto name = item.get<std::string>();
+        if (name == "HS256") hmac = true;
+        else if (name == "RS256") rsa = true;
+        else if (name == "ES256") ec = true;
+        else fail(item_key, "\"" + checked_text(name.substr(0, 40), item_key) +
+                                "\" is not supported: use HS256, RS256 or ES256 (\"none\" is never accepted)");
+        config.algorithms.push_back(name);
+    }
+    if (hmac + rsa + ec > 1)
+        fail(list_key, "mixes key types: one key serves one algorithm family, or a token could pick how "
+                       "the key is used (an HS256 token signed with the RSA public key as its secret)");
+    const bool has_secret = jwt->contains("secret_file");
+    const bool has_public = jwt->contains("public_key_file");
+    if (has_secret && has_public) fail(where, "has both secret_file and public_key_file: give the one key its algorithm needs");
+    if (hmac) {
+        if (!has_secret) fail(where + ".secret_file", "is required for HS256");
+        config.secret_file = resolve_path(get_string(*jwt, where, "secret_file", ""), base_dir);
+    } else {
+        if (!has_public) fail(where + ".public_key_file", std::string("is required for ") + (rsa ? "RS256" : "ES256"));
+        config.public_key_file = resolve_path(get_string(*jwt, where, "public_key_file", ""), base_dir);
+    }
+    config.issuer = get_string(*jwt, where, "issuer", "");
+    config.audience = get_string(*jwt, where, "audience", "");
+    config.leeway = std::chrono::seconds(
+        get_unsigned(*jwt, where, "leeway_s", static_cast<std::uint64_t>(config.leeway.count()), 0, 600));
+    return config;
+}
+
 std::vector<std::string> parse_allowed_origins(const json& gateway, std::vector<std::string> fallback) {
     auto it = gateway.find("allowed_origins");
     if (it == gateway.end()) return fallback;
@@ -152,7 +201,8 @@ GatewayConfig parse_gateway(const json& value, const std::string& base_dir) {
     refuse_unknown_keys(value, where,
                         {"listen", "path", "threads", "max_message_bytes", "max_inflight_per_client",
                          "max_outbound_bytes", "drain_timeout_ms", "tls", "allowed_origins", "max_connections",
-                         "max_connections_per_ip", "handshake_timeout_ms", "ping_interval_ms", "pong_timeout_ms"});
+                         "max_connections_per_ip", "handshake_timeout_ms", "ping_interval_ms", "pong_timeout_ms",
+                         "auth"});
     GatewayConfig gateway;
     parse_listen(get_string(value, where, "listen", "127.0.0.1:8088"), gateway);
     gateway.path = get_string(value, where, "path", gateway.path);
@@ -177,6 +227,7 @@ GatewayConfig parse_gateway(const json& value, const std::string& base_dir) {
     if (gateway.ping_interval.count() > 0 && gateway.ping_interval.count() < 100)
         fail("gateway.ping_interval_ms", "must be 0 (no pings) or from 100 to 3600000");
     gateway.pong_timeout = get_millis(value, where, "pong_timeout_ms", gateway.pong_timeout, 100, 600'000);
+    gateway.jwt = parse_auth(value, base_dir);
     return gateway;
 }
 
@@ -233,7 +284,7 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     refuse_unknown_keys(value, where,
                         {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
                          "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued",
-                         "also_bind", "isolate", "rate_limit"});
+                         "also_bind", "isolate", "rate_limit", "require_scope"});
     PluginConfig plugin;
     plugin.name = name;
     const std::string library = get_string(value, where, "library", "");
@@ -271,6 +322,11 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
         const auto fallback = static_cast<std::uint64_t>(std::max(1.0, plugin.route.rate_limit.per_second));
         plugin.route.rate_limit.burst =
             static_cast<unsigned>(get_unsigned(*it, key, "burst", fallback, 1, 1'000'000));
+    }
+    if (value.contains("require_scope")) {
+        plugin.route.require_scope = get_string(value, where, "require_scope", "");
+        if (plugin.route.require_scope.find(' ') != std::string::npos)
+            fail(where + ".require_scope", "is one scope: it must not hold a space");
     }
 
     // What this role needs of the entry.
@@ -383,6 +439,10 @@ Config parse_document(const json& root, const std::string& base_dir, const Confi
     if (plugins->empty()) fail("plugins", "is empty: name at least one plugin");
     for (const auto& item : plugins->items())
         config.plugins.push_back(parse_plugin(item.key(), item.value(), config.plugin_dir, base_dir, config.role));
+    if (config.role != Role::engine && !config.gateway.jwt)
+        for (const auto& plugin : config.plugins)
+            if (!plugin.route.require_scope.empty())
+                fail("plugins." + plugin.name + ".require_scope", "needs gateway.auth: without tokens there are no scopes");
     return config;
 }
 

@@ -28,6 +28,20 @@ struct TlsConfig {
     bool operator==(const TlsConfig&) const = default;
 };
 
+// Tokens checked at the upgrade (gateway.auth.jwt). One key: an HMAC secret
+// (HS256) or a PEM public key (RS256 or ES256), never both, so that a token
+// can never choose how the key is used. Read again on every SIGHUP.
+struct JwtConfig {
+    std::vector<std::string> algorithms;  // of one family: {"HS256"}, {"RS256"} or {"ES256"}
+    std::string secret_file;              // HS256: the secret's bytes (one trailing newline dropped)
+    std::string public_key_file;          // RS256/ES256: PEM
+    std::string issuer;                   // empty: "iss" is not checked
+    std::string audience;                 // empty: "aud" is not checked
+    std::chrono::seconds leeway{30};      // clock skew allowed on exp and nbf
+
+    bool operator==(const JwtConfig&) const = default;
+};
+
 struct GatewayConfig {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8088;  // 0: any free port (printed at start-up)
@@ -46,6 +60,7 @@ struct GatewayConfig {
     std::chrono::milliseconds handshake_timeout{5'000};  // from connect to a completed upgrade
     std::chrono::milliseconds ping_interval{30'000};     // silence after which a client is pinged; 0: never
     std::chrono::milliseconds pong_timeout{10'000};      // then, silence after which it is dropped
+    std::optional<JwtConfig> jwt;                    // set: every upgrade needs a valid token
 
     bool operator==(const GatewayConfig&) const = default;
 };
@@ -77,8 +92,9 @@ struct ServeConfig {
 
 // How a gateway reaches and uses the engines (roles all and gateway): a
 // change means a new link.
-// A token bucket per connection and plugin: `burst` requests at once, then
-// `per_second` on average. per_second 0: no limit.
+// A token bucket per connection and plugin (per user and plugin with
+// gateway.auth): `burst` requests at once, then `per_second` on average.
+// per_second 0: no limit.
 struct RateLimit {
     double per_second = 0;
     unsigned burst = 0;
@@ -95,6 +111,7 @@ struct RouteConfig {
     std::chrono::milliseconds heartbeat{500};
     std::chrono::milliseconds dead_after{2'000};  // silence after which an engine is out
     RateLimit rate_limit;
+    std::string require_scope;         // set: the token's "scope" must hold it (gateway.auth)
 
     bool operator==(const RouteConfig&) const = default;
 };

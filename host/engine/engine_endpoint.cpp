@@ -239,6 +239,9 @@ void EngineEndpoint::take_requests(bool stopping) {
         job.request_id = request->request_id;
         job.client_id = request->client_id;
         job.payload = request->payload;
+        if (request->has_caller)
+            job.caller = std::make_shared<const Caller>(
+                Caller{std::string(request->caller_subject), std::string(request->caller_claims_json)});
         job.sink = outbox_;
         arrived_.push_back(std::move(job));
     }
@@ -267,6 +270,10 @@ void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared
             call.client_id = job->client_id;
             call.payload = job->payload;
             call.worker = index;
+            if (job->caller) {
+                call.caller_subject = job->caller->subject;
+                call.caller_claims_json = job->caller->claims_json;
+            }
             try {
                 reply = check_reply(engine.handle(call));
             } catch (...) {

@@ -4,6 +4,7 @@
 // a gateway loop in this process, or the endpoint's zmq broker (remote
 // gateways and plain REQ clients). Workers never touch a socket, and nothing
 // here knows zmq: a broker's routing envelope travels as an opaque BrokerRoute.
+#include "core/caller.hpp"
 #include "core/engine_reply.hpp"
 
 #include <cstdint>
@@ -22,6 +23,7 @@ struct EngineJob {
     std::uint64_t request_id = 0;
     std::string client_id;
     std::string payload;
+    CallerRef caller;  // null: no auth at the gateway
     std::shared_ptr<ReplySink> sink;
     std::shared_ptr<BrokerRoute> route;
 };

@@ -51,10 +51,11 @@ Reply BuiltinPlugin::answer(std::string_view command) const {
         const std::string api = std::to_string(api_version_major) + "." + std::to_string(api_version_minor);
         return Reply::json(json{{"portico", PORTICO_VERSION}, {"plugin_api", api}}.dump());
     }
-    return Reply::error("unknown_command", "unknown command: try \"portico plugins\" or \"portico version\"");
+    return Reply::error("unknown_command", "unknown command: try \"portico plugins\", \"portico version\" or \"portico whoami\"");
 }
 
-SendResult BuiltinPlugin::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
+SendResult BuiltinPlugin::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                               const CallerRef&) {
     // Answered on a later turn of the loop: the session records the request
     // as pending only after send() returns.
     net::post(io_, [this, request_id, client = std::string(client_id), command = std::string(payload)] {

@@ -15,7 +15,8 @@ class BuiltinPlugin final : public EngineLink {
 public:
     BuiltinPlugin(net::io_context& io, Router& router);
 
-    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
+    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                    const CallerRef& caller) override;
     std::chrono::milliseconds timeout() const override { return std::chrono::seconds(5); }
     LinkStatus status() const override;
     bool idle() const override { return true; }  // an answer in the loop's queue needs only the router

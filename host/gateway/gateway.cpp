@@ -13,7 +13,7 @@ Gateway::Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_
       routes_(config.path),
       origins_(AllowedOrigins::parse(config.allowed_origins).value()),  // validated with the config
       limits_(config.max_connections, config.max_connections_per_ip),
-      services_{config_, routes_, origins_, limits_, log_},
+      services_{config_, routes_, origins_, limits_, tokens_, log_},
       drain_timer_(control) {
     std::vector<net::io_context*> ios;
     for (unsigned i = 0; i < config_.threads; ++i) {
@@ -41,7 +41,23 @@ void Gateway::on_connection(std::size_t loop, tcp::socket socket) {
         ->run();
 }
 
-Expected<void> Gateway::reload_tls(const TlsConfig& tls) { return tls_.load(tls); }
+Expected<void> Gateway::reload_keys(const std::optional<TlsConfig>& tls, const std::optional<JwtConfig>& jwt) {
+    std::shared_ptr<TlsContext> context;
+    std::shared_ptr<const TokenVerifier> verifier;
+    if (tls) {
+        auto made = make_server_tls_context(*tls);
+        if (!made) return made.error();
+        context = std::move(made).value();
+    }
+    if (jwt) {
+        auto loaded = TokenVerifier::load(*jwt);
+        if (!loaded) return loaded.error();
+        verifier = std::move(loaded).value();
+    }
+    if (context) tls_.set(std::move(context));
+    if (verifier) tokens_.set(std::move(verifier));
+    return {};
+}
 
 Gateway::~Gateway() { stop(); }
 
@@ -63,6 +79,10 @@ Expected<tcp::endpoint> Gateway::start() {
     if (ec) return Error{"bad_address", "gateway.listen: bad address " + config_.address};
     if (config_.tls) {
         auto loaded = tls_.load(*config_.tls);
+        if (!loaded) return loaded.error();
+    }
+    if (config_.jwt) {
+        auto loaded = tokens_.load(*config_.jwt);
         if (!loaded) return loaded.error();
     }
     if (origins_.any() && !address.is_loopback())

@@ -11,6 +11,7 @@
 #include "gateway/http_routes.hpp"
 #include "gateway/listener.hpp"
 #include "gateway/tls_context.hpp"
+#include "gateway/token_verifier.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
 
@@ -36,10 +37,11 @@ public:
     // Loads the TLS files (gateway.tls), listens and starts the loops;
     // returns the address actually bound.
     Expected<tcp::endpoint> start();
-    // SIGHUP: reads the certificate and key again (`tls` may name new files);
-    // new connections use them, open ones keep theirs. On an error nothing
-    // changes. Any thread.
-    Expected<void> reload_tls(const TlsConfig& tls);
+    // SIGHUP: reads the certificate and key (`tls`) and the token key
+    // (`jwt`, for rotation) again, the files may be new ones; new connections
+    // and token refreshes use them, open connections keep their TLS session.
+    // If either fails nothing changes. Any thread.
+    Expected<void> reload_keys(const std::optional<TlsConfig>& tls, const std::optional<JwtConfig>& jwt);
     bool uses_tls() const noexcept { return config_.tls.has_value(); }
     // Waits up to `limit` until every plugin has an engine in rotation (the
     // first pings answered), so that "ready" means ready; false if some has not.
@@ -66,6 +68,7 @@ private:
     HttpRouteTable routes_;  // read by every loop, never changed once serving
     AllowedOrigins origins_;
     ConnectionLimits limits_;
+    TokenVerifierStore tokens_;
     GatewayServices services_;
     TlsContextStore tls_;
     std::vector<std::unique_ptr<GatewayLoop>> loops_;

@@ -32,7 +32,7 @@ void GatewayLoop::set_engine(const LinkSpec& spec) {
     ++links_pending_;
     net::post(io_, [this, spec] {
         std::unique_ptr<EngineLink> link = links_->make(spec);
-        router_.add_engine(spec.plugin.name, *link, spec.plugin.route.rate_limit);
+        router_.add_engine(spec.plugin.name, *link, spec.plugin.route.rate_limit, spec.plugin.route.require_scope);
         std::unique_ptr<EngineLink> old;
         {
             std::lock_guard<std::mutex> lock(engines_mutex_);

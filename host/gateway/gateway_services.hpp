@@ -1,12 +1,13 @@
 #pragma once
 // What every connection of a gateway shares, whatever its loop: the config,
-// the route table and the origin list (read only once serving), and the
-// connection limits (thread-safe).
+// the route table and the origin list (read only once serving), the
+// connection limits and the token verifier (thread-safe).
 #include "config/allowed_origins.hpp"
 #include "config/config.hpp"
 #include "core/logger.hpp"
 #include "gateway/connection_limits.hpp"
 #include "gateway/http_routes.hpp"
+#include "gateway/token_verifier.hpp"
 
 namespace portico {
 
@@ -15,6 +16,7 @@ struct GatewayServices {
     const HttpRouteTable& routes;
     const AllowedOrigins& origins;
     ConnectionLimits& limits;
+    const TokenVerifierStore& tokens;  // used when config.jwt is set
     Logger& log;
 };
 

@@ -86,6 +86,22 @@ void HttpSession<Stream>::upgrade(HttpRequest request) {
             return;
         }
     }
+    // With gateway.auth, nothing happens for a client without a valid token.
+    std::optional<VerifiedToken> identity;
+    if (services_.config.jwt) {
+        auto verified = services_.tokens.current()->verify(
+            find_bearer_token(request[http::field::authorization], request.target()));
+        if (!verified) {
+            services_.log.info("refused a WebSocket handshake from {}: {}", peer.address().to_string(),
+                               verified.error().message);
+            auto response = make_http_response(http::status::unauthorized,
+                                               "unauthorized: " + verified.error().message + "\n");
+            response.set(http::field::www_authenticate, "Bearer realm=\"portico\", error=\"invalid_token\"");
+            respond(std::move(response));
+            return;
+        }
+        identity = std::move(verified).value();
+    }
     auto admission = services_.limits.admit(peer.address());
     if (admission.refusal != ConnectionLimits::Refusal::none) {
         const bool whole = admission.refusal == ConnectionLimits::Refusal::gateway_full;
@@ -103,14 +119,14 @@ void HttpSession<Stream>::upgrade(HttpRequest request) {
     const std::string_view early_bytes(static_cast<const char*>(early.data()), early.size());
     if constexpr (is_tls<Stream>) {
         std::make_shared<WebSocketSession<TlsStream>>(std::move(stream_), router_, services_,
-                                                      std::move(admission.slot))
+                                                      std::move(admission.slot), std::move(identity))
             ->run(std::move(request), early_bytes, deadline_);
     } else {
         // The request timer would otherwise keep this stream (and its
         // handler) alive until it expires, long after the hand-off.
         stream_.expires_never();
         std::make_shared<WebSocketSession<beast::tcp_stream>>(stream_.release_socket(), router_, services_,
-                                                              std::move(admission.slot))
+                                                              std::move(admission.slot), std::move(identity))
             ->run(std::move(request), early_bytes, deadline_);
     }
 }

@@ -4,6 +4,7 @@
 // keeps a connection alive: it holds weak references, and a connection
 // removes itself when it ends. A reply for a client that has gone is dropped.
 #include "config/config.hpp"
+#include "gateway/user_rate_buckets.hpp"
 #include "link/engine_link.hpp"
 
 #include <atomic>
@@ -29,16 +30,19 @@ public:
     virtual void abort() = 0;
 };
 
-// How a plugin is reached from this loop, and the limit on its use.
+// How a plugin is reached from this loop, and the rules on its use.
 struct PluginRoute {
     EngineLink* link = nullptr;
     RateLimit rate_limit;
+    std::string require_scope;                    // empty: any caller
+    std::shared_ptr<UserRateBuckets> user_buckets;  // rate-limited: the buckets of callers with a subject
 };
 
 class Router final : public ReplyHandler {
 public:
     // Adds or replaces the link for `plugin`.
-    void add_engine(const std::string& plugin, EngineLink& link, const RateLimit& rate_limit = {});
+    void add_engine(const std::string& plugin, EngineLink& link, const RateLimit& rate_limit = {},
+                    std::string require_scope = {});
     void remove_engine(const std::string& plugin);
     const PluginRoute* find_route(std::string_view plugin) const;
     EngineLink* find_engine(std::string_view plugin) const;

@@ -62,9 +62,13 @@ Expected<std::shared_ptr<TlsContext>> make_server_tls_context(const TlsConfig& t
 Expected<void> TlsContextStore::load(const TlsConfig& tls) {
     auto context = make_server_tls_context(tls);
     if (!context) return context.error();
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_ = std::move(context).value();
+    set(std::move(context).value());
     return {};
+}
+
+void TlsContextStore::set(std::shared_ptr<TlsContext> context) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = std::move(context);
 }
 
 std::shared_ptr<TlsContext> TlsContextStore::current() const {

@@ -23,6 +23,7 @@ Expected<std::shared_ptr<TlsContext>> make_server_tls_context(const TlsConfig& t
 class TlsContextStore {
 public:
     Expected<void> load(const TlsConfig& tls);
+    void set(std::shared_ptr<TlsContext> context);
     std::shared_ptr<TlsContext> current() const;
 
 private:

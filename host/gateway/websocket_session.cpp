@@ -1,6 +1,9 @@
 #include "gateway/websocket_session.hpp"
 
+#include "gateway/builtin_plugin.hpp"
 #include "gateway/tls_stream.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <vector>
 
@@ -14,6 +17,16 @@ constexpr std::chrono::seconds close_grace{5};
 constexpr std::chrono::seconds peer_close_slack{1};
 // While draining, how soon to look again for input that is still arriving.
 constexpr std::chrono::milliseconds drain_recheck{5};
+// The close code for a connection whose token expired (docs/protocol.md).
+constexpr std::uint16_t token_expired_close = 4001;
+
+const CallerRef anonymous_caller;
+
+std::string_view trim_spaces(std::string_view text) {
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+    return text;
+}
 
 }  // namespace
 
@@ -50,7 +63,12 @@ void WebSocketSession<NextLayer>::on_accept(const beast::error_code& ec) {
         end_connection();
         return;
     }
-    log_.debug("client {} connected", client_id_);
+    if (identity_) {
+        log_.debug("client {} connected as \"{}\"", client_id_, identity_->token.caller->subject);
+        arm_expiry();
+    } else {
+        log_.debug("client {} connected", client_id_);
+    }
     // From here on, what Beast writes is frames (see GatewayStream).
     ws_.next_layer().set_close_gate(this);
     // Beast's limit on the closing handshake; the close timer cuts it anyway.
@@ -152,6 +170,7 @@ void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
         send(format_error(request.context, "shutting_down", "the gateway is shutting down"));
         return;
     }
+    if (request.context.plugin == builtin_plugin_name && handle_identity_command(request)) return;
     const PluginRoute* route = router_.find_route(request.context.plugin);
     if (route == nullptr) {
         send(format_error(request.context, "unknown_plugin",
@@ -159,15 +178,21 @@ void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
                               router_.plugin_list()));
         return;
     }
+    if (!route->require_scope.empty() && !(identity_ && identity_->token.has_scope(route->require_scope))) {
+        send(format_error(request.context, "forbidden",
+                          "plugin \"" + request.context.plugin + "\" needs the scope \"" + route->require_scope +
+                              "\", which your token does not hold"));
+        return;
+    }
     if (route->rate_limit.limited()) {
-        if (const std::uint64_t wait_ms = take_token(request.context.plugin, route->rate_limit)) {
+        if (const std::uint64_t wait_ms = take_token(request.context.plugin, *route)) {
             send(format_rate_limited(request.context, wait_ms));
             return;
         }
     }
     EngineLink* engine = route->link;
     const std::uint64_t request_id = pending_.next_id();
-    switch (engine->send(request_id, client_id_, request.payload)) {
+    switch (engine->send(request_id, client_id_, request.payload, identity_ ? identity_->token.caller : anonymous_caller)) {
         case SendResult::sent: break;
         case SendResult::unavailable:
             send(format_error(request.context, "unavailable",
@@ -307,6 +332,7 @@ void WebSocketSession<NextLayer>::end_connection() {
     pending_.clear();  // their replies are dropped when they come
     deadline_timer_.cancel();
     close_timer_.cancel();
+    if (identity_) identity_->expiry.cancel();
     outbox_.clear();
     paused_self_.reset();
     // Beast's own close, if held, goes on (and fails): its operation completes.
@@ -449,14 +475,100 @@ void WebSocketSession<NextLayer>::check_liveness() {
 }
 
 template <class NextLayer>
-std::uint64_t WebSocketSession<NextLayer>::take_token(const std::string& plugin, const RateLimit& limit) {
+std::uint64_t WebSocketSession<NextLayer>::take_token(const std::string& plugin, const PluginRoute& route) {
     const auto now = Clock::now();
+    const RateLimit& limit = route.rate_limit;
+    // A user's connections on this loop share one bucket per plugin.
+    if (identity_ && !identity_->token.caller->subject.empty() && route.user_buckets)
+        return route.user_buckets->take(identity_->token.caller->subject, limit, now);
     for (auto& [name, bucket] : buckets_)
         if (name == plugin) return bucket.take(limit, now);
     constexpr std::size_t max_buckets = 64;  // one per rate-limited plugin; a list of them is short
     if (buckets_.size() >= max_buckets) buckets_.erase(buckets_.begin());
     buckets_.emplace_back(plugin, TokenBucket(limit, now));
     return buckets_.back().second.take(limit, now);
+}
+
+template <class NextLayer>
+bool WebSocketSession<NextLayer>::handle_identity_command(const ClientRequest& request) {
+    const std::string_view command = trim_spaces(request.payload);
+    constexpr std::string_view refresh = "refresh";
+    if (command.substr(0, refresh.size()) == refresh &&
+        (command.size() == refresh.size() || command[refresh.size()] == ' ')) {
+        if (!identity_) {
+            send(format_error(request.context, "no_auth", "this gateway checks no tokens: there is nothing to refresh"));
+            return true;
+        }
+        refresh_identity(request.context, trim_spaces(command.substr(refresh.size())));
+        return true;
+    }
+    if (command == "whoami") {
+        nlohmann::json who{{"authenticated", identity_ != nullptr}, {"client", client_id_}};
+        if (identity_) {
+            const VerifiedToken& token = identity_->token;
+            who["subject"] = token.caller->subject;
+            who["scopes"] = token.scopes;
+            if (token.expires_at)
+                who["expires_at"] = std::chrono::duration_cast<std::chrono::seconds>(
+                                        token.expires_at->time_since_epoch()).count();
+        }
+        send(format_engine_reply(request.context,
+                                 Reply::json(who.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))));
+        return true;
+    }
+    return false;
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::refresh_identity(const ReplyContext& context, std::string_view token) {
+    auto verified = tokens_.current()->verify(token);
+    if (!verified) {
+        // The old token still holds until it expires.
+        send(format_error(context, "unauthorized", "refresh refused: " + verified.error().message));
+        return;
+    }
+    if (verified->caller->subject != identity_->token.caller->subject) {
+        send(format_error(context, "forbidden",
+                          "refresh refused: the new token is for another subject; a connection keeps its user"));
+        return;
+    }
+    identity_->token = std::move(verified).value();
+    arm_expiry();
+    nlohmann::json result{{"refreshed", true}};
+    if (identity_->token.expires_at)
+        result["expires_at"] =
+            std::chrono::duration_cast<std::chrono::seconds>(identity_->token.expires_at->time_since_epoch()).count();
+    else
+        result["expires_at"] = nullptr;
+    send(format_engine_reply(context, Reply::json(result.dump())));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::arm_expiry() {
+    const auto& expires_at = identity_->token.expires_at;
+    identity_->expiry.cancel();
+    if (!expires_at) return;  // a token without exp holds for the connection's life
+    const auto left = *expires_at + tokens_.current()->leeway() - std::chrono::system_clock::now();
+    identity_->expiry.expires_after(std::chrono::duration_cast<Clock::duration>(left));
+    // A weak reference: a waiting timer must not keep a finished session alive.
+    identity_->expiry.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
+        if (auto self = weak.lock()) self->on_token_expired(ec);
+    });
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_token_expired(const beast::error_code& ec) {
+    if (ec == net::error::operation_aborted) return;
+    if (state_ != State::open && state_ != State::draining) return;
+    // A refresh that raced with this timer re-armed it for later.
+    if (identity_->expiry.expiry() > Clock::now()) return;
+    log_.debug("client {}: token of \"{}\" expired; closing ({})", client_id_, identity_->token.caller->subject,
+               token_expired_close);
+    for (const auto& context : pending_.take_all())
+        send(format_error(context, "token_expired", "the connection's token expired before plugin \"" +
+                                                        context.plugin + "\" replied"));
+    if (state_ != State::open && state_ != State::draining) return;  // the replies overflowed: closing already
+    begin_close(static_cast<websocket::close_code>(token_expired_close), "token expired");
 }
 
 template <class NextLayer>

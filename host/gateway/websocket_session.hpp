@@ -14,6 +14,12 @@
 // token bucket per connection and plugin: a request beyond one is answered
 // "rate_limited" with retry_after_ms, and the connection stays open.
 //
+// With gateway.auth it carries the identity its upgrade token proved: the
+// caller goes with every request, plugins.NAME.require_scope is checked
+// against the token's scopes ("forbidden"), rate limits are per user, and
+// when the token expires (exp + leeway) the connection closes with 4001
+// unless "portico refresh TOKEN" brought a fresh token for the same subject.
+//
 // Every request it accepted gets exactly one reply, also when the client's
 // close (or a frame that breaks the protocol) arrives right behind it: the
 // close Beast sends back waits until the replies owed are out: each comes
@@ -31,6 +37,7 @@
 #include "gateway/pending_requests.hpp"
 #include "gateway/router.hpp"
 #include "gateway/token_bucket.hpp"
+#include "gateway/token_verifier.hpp"
 
 #include <chrono>
 #include <memory>
@@ -49,16 +56,21 @@ class WebSocketSession final : public ClientConnection,
 public:
     // `next`: what the next layer is made from (a socket, or the TLS stream
     // whose handshake is done); `slot`: this connection's place in the limits.
+    // `identity`: what the upgrade's token proved (gateway.auth only).
     template <class Next>
-    WebSocketSession(Next&& next, Router& router, const GatewayServices& services, ConnectionSlot slot)
+    WebSocketSession(Next&& next, Router& router, const GatewayServices& services, ConnectionSlot slot,
+                     std::optional<VerifiedToken> identity = std::nullopt)
         : ws_(std::forward<Next>(next)),
           router_(router),
           config_(services.config),
           log_(services.log),
+          tokens_(services.tokens),
           client_id_(make_client_id()),
           deadline_timer_(ws_.get_executor()),
           close_timer_(ws_.get_executor()),
-          slot_(std::move(slot)) {}
+          slot_(std::move(slot)) {
+        if (identity) identity_ = std::make_unique<Identity>(std::move(*identity), ws_.get_executor());
+    }
     ~WebSocketSession() override;
 
     // Completes the upgrade the HTTP session read (by `handshake_deadline`),
@@ -120,13 +132,20 @@ private:
     // Liveness, on the close timer while the connection is open.
     void check_liveness();
     // 0: the request may go; otherwise milliseconds until it may.
-    std::uint64_t take_token(const std::string& plugin, const RateLimit& limit);
+    std::uint64_t take_token(const std::string& plugin, const PluginRoute& route);
+    // "portico refresh TOKEN" and "portico whoami": answered by the session,
+    // which holds the identity. False: not one of them.
+    bool handle_identity_command(const ClientRequest& request);
+    void refresh_identity(const ReplyContext& context, std::string_view token);
+    void arm_expiry();
+    void on_token_expired(const beast::error_code& ec);
 
     websocket::stream<GatewayStream<NextLayer>> ws_;
     beast::flat_buffer read_buffer_;
     Router& router_;
     const GatewayConfig& config_;
     Logger& log_;
+    const TokenVerifierStore& tokens_;
     std::string client_id_;
     State state_ = State::handshaking;
     bool reading_ = false;     // a read (or the wait before the first one) is under way
@@ -152,7 +171,15 @@ private:
     net::steady_timer close_timer_;
     std::optional<PendingClose> close_after_write_;
     ConnectionSlot slot_;
-    std::vector<std::pair<std::string, TokenBucket>> buckets_;  // rate-limited plugins used
+    std::vector<std::pair<std::string, TokenBucket>> buckets_;  // rate-limited plugins used (no auth)
+    // Apart, so that a connection without auth pays one pointer for it.
+    struct Identity {
+        Identity(VerifiedToken verified, const net::any_io_executor& executor)
+            : token(std::move(verified)), expiry(executor) {}
+        VerifiedToken token;
+        net::steady_timer expiry;  // at the token's exp + leeway: close 4001
+    };
+    std::unique_ptr<Identity> identity_;
 };
 
 }  // namespace portico

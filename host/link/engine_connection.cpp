@@ -36,8 +36,9 @@ EngineConnection::~EngineConnection() {
     socket_.close();
 }
 
-bool EngineConnection::send_request(std::uint64_t wire_id, std::string_view client_id, std::string_view payload) {
-    const bool sent = wire::send_request(socket_, wire_id, client_id, payload);
+bool EngineConnection::send_request(std::uint64_t wire_id, std::string_view client_id, std::string_view payload,
+                                    const Caller* caller) {
+    const bool sent = wire::send_request(socket_, wire_id, client_id, payload, caller);
     schedule_drain();  // sending may consume the descriptor's edge for waiting replies
     return sent;
 }

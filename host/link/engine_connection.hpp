@@ -36,7 +36,8 @@ public:
     EngineConnection& operator=(const EngineConnection&) = delete;
 
     // Without blocking; false when zmq would block (not connected, or full).
-    bool send_request(std::uint64_t wire_id, std::string_view client_id, std::string_view payload);
+    bool send_request(std::uint64_t wire_id, std::string_view client_id, std::string_view payload,
+                      const Caller* caller);
     bool send_ping();
 
     const std::string& address() const noexcept { return address_; }

@@ -4,6 +4,7 @@
 // or the gateway's own plugin. A link reports every answer to the
 // ReplyHandler it was made with (the router of its gateway loop), never to a
 // session directly; it knows nothing of the gateway beyond that.
+#include "core/caller.hpp"
 #include "core/engine_reply.hpp"
 
 #include <chrono>
@@ -39,8 +40,10 @@ class EngineLink {
 public:
     virtual ~EngineLink() = default;
     // Takes one request; its answer reaches the ReplyHandler exactly once,
-    // never from inside send().
-    virtual SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) = 0;
+    // never from inside send(). `caller`: who sent it (null without auth),
+    // carried to the engine with it.
+    virtual SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                            const CallerRef& caller) = 0;
     // How long the session waits for an answer before it says "timeout".
     virtual std::chrono::milliseconds timeout() const = 0;
     virtual LinkStatus status() const = 0;

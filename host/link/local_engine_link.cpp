@@ -6,11 +6,13 @@ LocalEngineLink::LocalEngineLink(net::io_context& io, const PluginConfig& plugin
                                  std::shared_ptr<EngineJobQueue> jobs, std::shared_ptr<ReplyInbox> inbox)
     : io_(io), plugin_(plugin.name), timeout_(plugin.route.timeout), jobs_(std::move(jobs)), inbox_(std::move(inbox)) {}
 
-SendResult LocalEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
+SendResult LocalEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                                 const CallerRef& caller) {
     EngineJob& job = staged_.emplace_back();
     job.request_id = request_id;
     job.client_id = client_id;
     job.payload = payload;
+    job.caller = caller;
     job.sink = inbox_;
     if (!flush_posted_) {
         flush_posted_ = true;

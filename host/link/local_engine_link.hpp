@@ -28,7 +28,8 @@ public:
     LocalEngineLink(net::io_context& io, const PluginConfig& plugin, std::shared_ptr<EngineJobQueue> jobs,
                     std::shared_ptr<ReplyInbox> inbox);
 
-    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
+    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                    const CallerRef& caller) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
     LinkStatus status() const override { return {jobs_->accepting() ? 1u : 0u, 1, jobs_->info_json()}; }
     // A flush still to run refers to this link.

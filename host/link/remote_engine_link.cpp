@@ -27,9 +27,10 @@ RemoteEngineLink::RemoteEngineLink(net::io_context& io, zmq::context_t& context,
 
 RemoteEngineLink::~RemoteEngineLink() { heartbeat_timer_.cancel(); }
 
-SendResult RemoteEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) {
+SendResult RemoteEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                                  const CallerRef& caller) {
     const std::uint64_t wire_id = next_wire_id_++;
-    Outstanding request{request_id, std::string(client_id), std::string(), 0, 1, Clock::now()};
+    Outstanding request{request_id, std::string(client_id), std::string(), caller, 0, 1, Clock::now()};
     if (!dispatch(wire_id, request, payload, no_connection)) return SendResult::unavailable;
     if (idempotent_ && max_attempts_ > 1) request.payload = std::string(payload);  // for a retry
     by_age_.emplace_back(request.sent_at, wire_id);
@@ -59,7 +60,7 @@ bool RemoteEngineLink::dispatch(std::uint64_t wire_id, Outstanding& request, std
         if (best == nullptr) return false;
         tried |= std::uint64_t{1} << best->index();
         // False when not connected or full: try the next best.
-        if (best->send_request(wire_id, request.client_id, payload)) {
+        if (best->send_request(wire_id, request.client_id, payload, request.caller.get())) {
             request.connection = best->index();
             ++best->outstanding;
             return true;

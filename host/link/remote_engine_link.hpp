@@ -40,7 +40,8 @@ public:
                      std::function<void()> status_changed, Logger& log);
     ~RemoteEngineLink() override;
 
-    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override;
+    SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                    const CallerRef& caller) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
     // From any thread (start-up waits on it): the counts are atomic, the
     // info is read under its lock.
@@ -57,6 +58,7 @@ private:
         std::uint64_t request_id;  // the session's id for it
         std::string client_id;
         std::string payload;       // kept only when it may be retried
+        CallerRef caller;          // who sent it: travels in the request's frames
         std::size_t connection;
         unsigned attempts;
         Clock::time_point sent_at;

@@ -66,7 +66,7 @@ bool send_control(zmq::socket_t& socket, Control control) {
 }
 
 bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
-                  std::string_view payload) {
+                  std::string_view payload, const Caller* caller) {
     const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
     // Once the first part is queued, zmq queues the rest of the message atomically.
     if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
@@ -74,7 +74,13 @@ bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_v
     socket.send(zmq::buffer(magic), more);
     socket.send(zmq::buffer(id), more);
     socket.send(zmq::buffer(client_id), more);
-    socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    if (caller == nullptr) {
+        socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+        return true;
+    }
+    socket.send(zmq::buffer(payload), more);
+    socket.send(zmq::buffer(caller->subject), more);
+    socket.send(zmq::buffer(caller->claims_json), zmq::send_flags::dontwait);
     return true;
 }
 
@@ -136,7 +142,7 @@ std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::si
         request.payload = frame_view(frames[0]);
         return request;
     }
-    if (count == 4 && frame_view(frames[0]) == magic) {
+    if ((count == 4 || count == 6) && frame_view(frames[0]) == magic) {
         auto id = decode_request_id(frame_view(frames[1]));
         if (!id) {
             problem = "request id frame must be 8 bytes";
@@ -150,9 +156,18 @@ std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::si
             problem = "client id is longer than 64 bytes";
             return std::nullopt;
         }
+        if (count == 6) {
+            request.has_caller = true;
+            request.caller_subject = frame_view(frames[4]);
+            request.caller_claims_json = frame_view(frames[5]);
+            if (request.caller_subject.size() > max_caller_bytes || request.caller_claims_json.size() > max_caller_bytes) {
+                problem = "caller frames are longer than 16 KiB";
+                return std::nullopt;
+            }
+        }
         return request;
     }
-    problem = "expected one payload frame, or a PTC1 request of 4 frames";
+    problem = "expected one payload frame, or a PTC1 request of 4 frames (6 with the caller)";
     return std::nullopt;
 }
 

@@ -3,7 +3,8 @@
 // docs/protocol.md). Requests and replies carry the client id and a request id
 // in frames of their own, so nothing is ever split out of a payload.
 //
-//   gateway -> endpoint:  ""  "PTC1"  request-id(8 bytes)  client-id  payload
+//   gateway -> endpoint:  ""  "PTC1"  request-id(8 bytes)  client-id  payload  [subject  claims]
+//                         (the caller, when the gateway checks tokens: see core/caller.hpp)
 //   endpoint -> gateway:  ""  "PTC1"  request-id  client-id  "json"|"text"  result
 //                         ""  "PTC1"  request-id  client-id  "error"  code  message
 //
@@ -15,6 +16,7 @@
 //
 // A plain REQ client sends one frame (the payload) and gets one frame back:
 // the result, or "error: <message>".
+#include "core/caller.hpp"
 #include "core/engine_reply.hpp"
 
 #include <cstdint>
@@ -29,6 +31,7 @@ namespace portico::wire {
 inline constexpr std::string_view magic = "PTC1";
 inline constexpr std::size_t max_client_id_bytes = 64;
 inline constexpr std::size_t max_frames = 8;
+inline constexpr std::size_t max_caller_bytes = 16 * 1024;  // each of subject and claims
 
 std::string_view frame_view(const zmq::message_t& frame) noexcept;
 
@@ -41,7 +44,7 @@ std::size_t receive_message(zmq::socket_t& socket, zmq::message_t* frames, std::
 // Sends a request without blocking. False when zmq would block: no endpoint
 // is connected, or the queue to it is at its high-water mark.
 bool send_request(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id,
-                  std::string_view payload);
+                  std::string_view payload, const Caller* caller = nullptr);
 
 // The reply frames for a gateway (after the routing envelope the caller has
 // sent with sndmore): PTC1 id client kind ... Never blocks.
@@ -59,6 +62,9 @@ struct EngineRequest {
     std::uint64_t request_id = 0;
     std::string_view client_id;
     std::string_view payload;
+    bool has_caller = false;  // the two caller frames came
+    std::string_view caller_subject;
+    std::string_view caller_claims_json;
 };
 
 // nullopt with `problem` set when the frames are neither form.

@@ -17,6 +17,14 @@ NotepadLimits checked_limits(const portico::EngineContext& context) {
     return *parsed.limits;
 }
 
+// A user's notes follow them across connections (the token's subject); an
+// anonymous client's live with its connection. The prefixes keep the two
+// kinds of key apart.
+std::string notepad_key(const portico::Request& request) {
+    if (!request.caller_subject.empty()) return "user:" + std::string(request.caller_subject);
+    return "client:" + std::string(request.client_id);
+}
+
 portico::Reply count_reply(std::size_t notes) { return portico::Reply::json(R"({"notes":)" + std::to_string(notes) + "}"); }
 
 }  // namespace
@@ -25,7 +33,7 @@ NotepadEngine::NotepadEngine(const portico::EngineContext& context)
     : limits_(checked_limits(context)), store_(limits_) {}
 
 portico::Reply NotepadEngine::handle(const portico::Request& request) {
-    if (request.client_id.empty()) {
+    if (request.client_id.empty() && request.caller_subject.empty()) {
         return portico::Reply::error("no_client",
                                      "notepad keeps one notepad per WebSocket connection; this request has no "
                                      "client id (use it through the gateway, not a plain zmq socket)");
@@ -33,6 +41,7 @@ portico::Reply NotepadEngine::handle(const portico::Request& request) {
     CommandResult parsed = parse_command(request.payload);
     if (!parsed.command) return portico::Reply::error(std::move(parsed.error.code), std::move(parsed.error.message));
     const Command& command = *parsed.command;
+    const std::string key = notepad_key(request);
 
     switch (command.kind) {
     case CommandKind::add: {
@@ -41,7 +50,7 @@ portico::Reply NotepadEngine::handle(const portico::Request& request) {
                                                                " bytes; at most " +
                                                                std::to_string(limits_.max_note_bytes) + " are kept");
         }
-        const NotepadStore::AddResult added = store_.add(request.client_id, std::string(command.text));
+        const NotepadStore::AddResult added = store_.add(key, std::string(command.text));
         if (!added.added) {
             return portico::Reply::error("notepad_full", "the notepad holds " + std::to_string(added.notes) +
                                                              " notes, the most it keeps; \"clear\" it first");
@@ -51,13 +60,13 @@ portico::Reply NotepadEngine::handle(const portico::Request& request) {
     case CommandKind::list: {
         // The notes were checked to be UTF-8 when added, so dump() cannot throw.
         nlohmann::json notes = nlohmann::json::array();
-        for (std::string& note : store_.list(request.client_id)) notes.push_back(std::move(note));
+        for (std::string& note : store_.list(key)) notes.push_back(std::move(note));
         return portico::Reply::json(nlohmann::json{{"notes", std::move(notes)}}.dump());
     }
     case CommandKind::count:
-        return count_reply(store_.count(request.client_id));
+        return count_reply(store_.count(key));
     case CommandKind::clear:
-        store_.clear(request.client_id);
+        store_.clear(key);
         return count_reply(0);
     }
     return portico::Reply::error("engine_error", "notepad: unhandled command");  // unreachable

@@ -1,5 +1,7 @@
 #pragma once
-// The notepad engine: one notepad per client, keyed by Request::client_id.
+// The notepad engine: one notepad per user when the gateway checks tokens
+// (keyed by Request::caller_subject, so it follows the user across
+// connections), otherwise one per connection (Request::client_id).
 // The grammar is in notepad_command.hpp, the settings in notepad_settings.hpp,
 // and the shared, bounded, thread-safe storage in notepad_store.hpp.
 //

@@ -4,7 +4,7 @@
 // what is left when the input ends sooner), so "\x04PTC1\x08........" is the
 // frames "PTC1" and an 8-byte request id.
 //
-// Checks: what parse_request, parse_reply and parse_control accept has the
+// Checks: what parse_request (4 frames, or 6 with the caller), parse_reply and parse_control accept has the
 // shape the protocol gives it, with views into the frames themselves; a
 // refusal of a request says why; no message is two things at once; request
 // ids round-trip; and through a real zmq socket pair (inproc), receive_message
@@ -101,7 +101,14 @@ void check_request(const std::vector<zmq::message_t>& frames) {
         FUZZ_REQUIRE(frames.size() == 1 && views_frame(request->payload, frames[0]), "plain request");
         return;
     }
-    FUZZ_REQUIRE(frames.size() == 4 && wire::frame_view(frames[0]) == wire::magic, "PTC1 request shape");
+    FUZZ_REQUIRE((frames.size() == 4 || frames.size() == 6) && wire::frame_view(frames[0]) == wire::magic,
+                 "PTC1 request shape");
+    FUZZ_REQUIRE(request->has_caller == (frames.size() == 6), "caller frames");
+    if (request->has_caller)
+        FUZZ_REQUIRE(views_frame(request->caller_subject, frames[4]) && views_frame(request->caller_claims_json, frames[5]) &&
+                         request->caller_subject.size() <= wire::max_caller_bytes &&
+                         request->caller_claims_json.size() <= wire::max_caller_bytes,
+                     "caller views");
     FUZZ_REQUIRE(wire::encode_request_id(request->request_id) == wire::frame_view(frames[1]), "request id");
     FUZZ_REQUIRE(views_frame(request->client_id, frames[2]) && views_frame(request->payload, frames[3]),
                  "request views");
@@ -109,15 +116,20 @@ void check_request(const std::vector<zmq::message_t>& frames) {
 
     // The same request through send_request() and a socket reads back the same.
     const AsyncSignalsHeld held;
-    FUZZ_REQUIRE(wire::send_request(inproc_pair().sender, request->request_id, request->client_id, request->payload),
+    const portico::Caller caller{std::string(request->caller_subject), std::string(request->caller_claims_json)};
+    FUZZ_REQUIRE(wire::send_request(inproc_pair().sender, request->request_id, request->client_id, request->payload,
+                                    request->has_caller ? &caller : nullptr),
                  "send_request would block");
     std::array<zmq::message_t, wire::max_frames> received;
     const std::size_t count = receive(received);
-    FUZZ_REQUIRE(count == 5 && received[0].size() == 0, "sent request: " + std::to_string(count) + " frames");
+    const std::size_t expected = request->has_caller ? 7 : 5;
+    FUZZ_REQUIRE(count == expected && received[0].size() == 0, "sent request: " + std::to_string(count) + " frames");
     std::string again_problem;
     const auto again = wire::parse_request(received.data() + 1, count - 1, again_problem);
     FUZZ_REQUIRE(again && !again->plain && again->request_id == request->request_id &&
-                     again->client_id == request->client_id && again->payload == request->payload,
+                     again->client_id == request->client_id && again->payload == request->payload &&
+                     again->has_caller == request->has_caller && again->caller_subject == request->caller_subject &&
+                     again->caller_claims_json == request->caller_claims_json,
                  "sent request parses differently: " + again_problem);
 }
 

@@ -12,7 +12,7 @@
 # every target has run.
 set -u
 
-all_targets=(dice_expression client_message config wire http_request)
+all_targets=(dice_expression client_message config wire http_request token)
 
 if [ $# -lt 2 ]; then
   echo "usage: $0 BUILD_DIR SECONDS_PER_TARGET [TARGET...]" >&2

@@ -64,15 +64,27 @@ TEST_CASE("a plugin of another major API version is refused, naming both version
     // shows the host refused it from the version symbol alone.
     const auto error = refusal(plugin_config("old", PORTICO_FIXTURE_WRONG_VERSION));
     CHECK(error.code == "plugin_load_failed");
-    CHECK_THAT(error.message, Contains("99.0") && Contains("1.0"));
+    CHECK_THAT(error.message, Contains("99.0") && Contains("1.1"));
     CHECK_THAT(error.message, Contains("\"old\"") && Contains(PORTICO_FIXTURE_WRONG_VERSION));
 }
 
 TEST_CASE("a plugin built for a newer minor API version is refused", "[loading]") {
     const auto error = refusal(plugin_config("newer", PORTICO_FIXTURE_NEWER_MINOR));
     CHECK(error.code == "plugin_load_failed");
-    CHECK_THAT(error.message, Contains("1.999") && Contains("1.0"));
+    CHECK_THAT(error.message, Contains("1.999") && Contains("1.1"));
     CHECK_THAT(error.message, Contains(PORTICO_FIXTURE_NEWER_MINOR));
+}
+
+TEST_CASE("a plugin built against API 1.0 still loads and serves under a 1.1 host", "[loading][compat]") {
+    auto loaded = portico::load_plugin(plugin_config("old_minor", PORTICO_FIXTURE_API_1_0));
+    REQUIRE(loaded.has_value());
+    portico::Request request;
+    request.client_id = "loader-test-client";
+    request.payload = "hello";
+    request.caller_subject = "alice";  // what a 1.1 host fills; a 1.0 plugin never looks
+    const auto reply = (*loaded)->engine().handle(request);
+    CHECK(reply.ok());
+    CHECK(reply.body() == "1.0 plugin got: hello");
 }
 
 TEST_CASE("a plugin without an engine factory is refused", "[loading]") {

@@ -65,6 +65,7 @@ struct HandshakeClient::Impl {
             auto handshake = [&] {
                 stream.set_option(websocket::stream_base::decorator([&options](websocket::request_type& request) {
                     if (!options.origin.empty()) request.set(http::field::origin, options.origin);
+                    if (!options.authorization.empty()) request.set(http::field::authorization, options.authorization);
                 }));
                 stream.async_handshake(response, "localhost:" + std::to_string(port), options.target,
                                        [&](beast::error_code handshake_ec) {
@@ -139,6 +140,24 @@ bool HandshakeClient::ok() const noexcept { return impl_->ok; }
 int HandshakeClient::http_status() const noexcept { return static_cast<int>(impl_->response.result_int()); }
 std::string HandshakeClient::http_body() const { return impl_->response.body(); }
 std::string HandshakeClient::error() const { return impl_->error; }
+
+int HandshakeClient::close_code() const {
+    return std::visit(
+        [](auto& ws) -> int {
+            if constexpr (std::is_same_v<std::decay_t<decltype(ws)>, std::monostate>) return 0;
+            else return static_cast<int>(ws.reason().code);
+        },
+        impl_->ws);
+}
+
+std::string HandshakeClient::close_reason() const {
+    return std::visit(
+        [](auto& ws) -> std::string {
+            if constexpr (std::is_same_v<std::decay_t<decltype(ws)>, std::monostate>) return {};
+            else return std::string(ws.reason().reason.c_str());
+        },
+        impl_->ws);
+}
 
 bool HandshakeClient::send(const std::string& text) {
     if (!impl_->ok) return false;

@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 struct HandshakeOptions {
     std::string target = "/ws";
     std::string origin;                // sent as Origin when not empty
+    std::string authorization;         // sent as Authorization when not empty (e.g. "Bearer TOKEN")
     bool tls = false;
     std::string trusted_ca;            // PEM; the server's certificate must chain to it
     std::string server_name = "localhost";  // SNI and the name the certificate must hold
@@ -36,6 +37,9 @@ public:
     int http_status() const noexcept;  // of the response to the upgrade (101 when ok; 0: none came)
     std::string http_body() const;
     std::string error() const;       // why it failed ("" when ok): TLS, connect or handshake
+    // The code of the server's close frame, once read() has seen it (0: none).
+    int close_code() const;
+    std::string close_reason() const;
 
     // Whole messages (only when ok()); read() is nullopt on close, error or timeout.
     bool send(const std::string& text);

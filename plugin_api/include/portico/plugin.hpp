@@ -12,6 +12,11 @@
 //   in a compatible way; the host refuses a plugin built against a newer
 //   minor than its own, and never calls anything a plugin's minor lacks.
 //
+//   1.1 added the caller's identity at the end of Request (caller_subject,
+//   caller_claims_json). A plugin built against 1.0 still loads: it sees a
+//   Request without those fields, and the host never asks it to read them.
+//   A plugin built against 1.1 needs a host of 1.1 or later.
+//
 // LIFETIME AND OWNERSHIP
 //   The host keeps the shared library loaded for as long as anything made by
 //   it lives: the Engine, every Reply it returned. A plugin must not hand out
@@ -55,7 +60,7 @@
 namespace portico {
 
 inline constexpr std::uint32_t api_version_major = 1;
-inline constexpr std::uint32_t api_version_minor = 0;
+inline constexpr std::uint32_t api_version_minor = 1;
 
 // Packs a version for the C-level version symbol: major in the high 16 bits.
 constexpr std::uint32_t pack_api_version(std::uint32_t major, std::uint32_t minor) {
@@ -72,6 +77,17 @@ struct Request {
     std::string_view payload;
     // Index of the calling worker thread, 0 .. EngineContext::workers - 1.
     unsigned worker = 0;
+
+    // Since 1.1 (fields are only ever added here, at the end).
+    // Who sent the request, when the gateway checks tokens (gateway.auth):
+    // the token's "sub" claim, and all of its claims as one JSON object in
+    // text. The gateway has verified the token's signature, expiry, issuer
+    // and audience. Both are empty when the gateway has no auth (the subject
+    // is also empty for a token without "sub"). Key per-user state by the
+    // subject: it stays the same across a user's connections and gateways,
+    // while client_id changes with every connection.
+    std::string_view caller_subject{};
+    std::string_view caller_claims_json{};
 };
 
 // What handle() returns: a result (JSON or plain text) or an error.

@@ -159,7 +159,7 @@ struct Harness {
 TEST_CASE("a request goes to a live engine and its reply comes back once, with the session's id", "[link][remote]") {
     Harness h(2, false, 1);
     REQUIRE(h.all_alive());
-    REQUIRE(h.link->send(41, "client-1", "roll") == portico::SendResult::sent);
+    REQUIRE(h.link->send(41, "client-1", "roll", nullptr) == portico::SendResult::sent);
     REQUIRE(h.run_until([&] { return h.requests_seen() == 1; }));
     const auto at = h.holder();
     REQUIRE(at);
@@ -185,7 +185,7 @@ TEST_CASE("an idempotent request held by a lost engine is retried on another, an
           "[link][remote][retry]") {
     Harness h(2, true, 2);
     REQUIRE(h.all_alive());
-    REQUIRE(h.link->send(7, "client-7", "3d6") == portico::SendResult::sent);
+    REQUIRE(h.link->send(7, "client-7", "3d6", nullptr) == portico::SendResult::sent);
     REQUIRE(h.run_until([&] { return h.requests_seen() == 1; }));
     const std::size_t first = *h.holder();
     const std::size_t second = 1 - first;
@@ -222,7 +222,7 @@ TEST_CASE("a request that may not be retried is answered 'unavailable' when its 
           "[link][remote][retry]") {
     Harness h(2, false, 2);
     REQUIRE(h.all_alive());
-    REQUIRE(h.link->send(3, "client-3", "note add x") == portico::SendResult::sent);
+    REQUIRE(h.link->send(3, "client-3", "note add x", nullptr) == portico::SendResult::sent);
     REQUIRE(h.run_until([&] { return h.requests_seen() == 1; }));
     const std::size_t first = *h.holder();
     h.link->engine_gone(h.fakes[first]->address());
@@ -238,7 +238,7 @@ TEST_CASE("a request that may not be retried is answered 'unavailable' when its 
 TEST_CASE("retries stop at max_attempts: then the request is answered 'unavailable'", "[link][remote][retry]") {
     Harness h(3, true, 2);
     REQUIRE(h.all_alive());
-    REQUIRE(h.link->send(9, "client-9", "4d6kh3") == portico::SendResult::sent);
+    REQUIRE(h.link->send(9, "client-9", "4d6kh3", nullptr) == portico::SendResult::sent);
     REQUIRE(h.run_until([&] { return h.requests_seen() == 1; }));
     const std::size_t first = *h.holder();
     h.link->engine_gone(h.fakes[first]->address());
@@ -259,12 +259,12 @@ TEST_CASE("with no engine left in rotation, a request is refused at once", "[lin
     REQUIRE(h.all_alive());
     h.fakes[0]->answers_pings = false;
     REQUIRE(h.run_until([&] { return h.link->status().engines_alive == 0; }));
-    CHECK(h.link->send(1, "client-1", "3d6") == portico::SendResult::unavailable);
+    CHECK(h.link->send(1, "client-1", "3d6", nullptr) == portico::SendResult::unavailable);
     CHECK(h.replies.received.empty());  // the caller answers an unavailable send
     CHECK(h.link->status().engines_total == 1);
     SECTION("and an engine that answers again rejoins") {
         h.fakes[0]->answers_pings = true;
         REQUIRE(h.all_alive());
-        CHECK(h.link->send(2, "client-1", "3d6") == portico::SendResult::sent);
+        CHECK(h.link->send(2, "client-1", "3d6", nullptr) == portico::SendResult::sent);
     }
 }

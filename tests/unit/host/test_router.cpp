@@ -25,7 +25,8 @@ class FakeEngineLink : public EngineLink {
 public:
     explicit FakeEngineLink(std::chrono::milliseconds timeout = std::chrono::milliseconds(100)) : timeout_(timeout) {}
 
-    portico::SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload) override {
+    portico::SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
+                             const portico::CallerRef&) override {
         sent_.push_back({request_id, std::string(client_id), std::string(payload)});
         return accept_ ? portico::SendResult::sent : portico::SendResult::unavailable;
     }
@@ -97,7 +98,7 @@ TEST_CASE("engines are found by plugin name", "[router][engine]") {
     CHECK(router.find_engine("dice ") == nullptr);
 
     // The link found is the one that gets the request.
-    REQUIRE(router.find_engine("dice")->send(4, "client-a", "3d6") == portico::SendResult::sent);
+    REQUIRE(router.find_engine("dice")->send(4, "client-a", "3d6", nullptr) == portico::SendResult::sent);
     REQUIRE(dice.sent_.size() == 1);
     CHECK(dice.sent_[0].request_id == 4);
     CHECK(dice.sent_[0].client_id == "client-a");

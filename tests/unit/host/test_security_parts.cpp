@@ -6,6 +6,8 @@
 #include "gateway/client_message.hpp"
 #include "gateway/connection_limits.hpp"
 #include "gateway/token_bucket.hpp"
+#include "gateway/token_verifier.hpp"
+#include "gateway/user_rate_buckets.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -227,4 +229,88 @@ TEST_CASE("bad security settings are refused at start-up with their key", "[secu
               .find("plugins.dice.rate_limit.burst: must be an integer") != std::string::npos);
     CHECK(refusal(gateway_config("", R"(, "rate_limit": {"per_second": 1, "every": 2})"))
               .find("plugins.dice.rate_limit.every: unknown key") != std::string::npos);
+}
+
+TEST_CASE("gateway.auth.jwt: keys, algorithms and their refusals", "[security][auth][config]") {
+    SECTION("a public-key config, paths relative to the config file") {
+        auto config = gateway_config(R"("auth": {"jwt": {"algorithms": ["RS256"], "public_key_file": "keys/pub.pem",
+                                      "issuer": "https://id.example", "audience": "portico", "leeway_s": 10}})");
+        REQUIRE(config.has_value());
+        REQUIRE(config->gateway.jwt);
+        CHECK(config->gateway.jwt->algorithms == std::vector<std::string>{"RS256"});
+        CHECK(config->gateway.jwt->public_key_file == "/etc/portico/keys/pub.pem");
+        CHECK(config->gateway.jwt->secret_file.empty());
+        CHECK(config->gateway.jwt->issuer == "https://id.example");
+        CHECK(config->gateway.jwt->leeway == std::chrono::seconds(10));
+    }
+    SECTION("no auth: no jwt") {
+        auto config = gateway_config(R"("listen": "127.0.0.1:0")");
+        REQUIRE(config.has_value());
+        CHECK_FALSE(config->gateway.jwt);
+    }
+    struct Case {
+        const char* auth;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {R"({})", "test.json: gateway.auth.jwt: is required"},
+        {R"({"jwt": {"secret_file": "s"}})", "gateway.auth.jwt.algorithms: is required"},
+        {R"({"jwt": {"algorithms": [], "secret_file": "s"}})", "gateway.auth.jwt.algorithms: must be a list of 1 to 3"},
+        {R"({"jwt": {"algorithms": ["none"], "secret_file": "s"}})", "gateway.auth.jwt.algorithms[0]: \"none\" is not supported"},
+        {R"({"jwt": {"algorithms": ["HS512"], "secret_file": "s"}})", "\"HS512\" is not supported: use HS256, RS256 or ES256"},
+        {R"({"jwt": {"algorithms": ["HS256", "RS256"], "secret_file": "s"}})", "gateway.auth.jwt.algorithms: mixes key types"},
+        {R"({"jwt": {"algorithms": ["RS256", "ES256"], "public_key_file": "p"}})", "mixes key types"},
+        {R"({"jwt": {"algorithms": ["HS256"]}})", "gateway.auth.jwt.secret_file: is required for HS256"},
+        {R"({"jwt": {"algorithms": ["ES256"], "secret_file": "s"}})", "gateway.auth.jwt.public_key_file: is required for ES256"},
+        {R"({"jwt": {"algorithms": ["HS256"], "secret_file": "s", "public_key_file": "p"}})", "has both secret_file and public_key_file"},
+        {R"({"jwt": {"algorithms": ["HS256"], "secret_file": "s", "leeway_s": 1e400}})", "leeway_s"},
+        {R"({"jwt": {"algorithms": ["HS256"], "secret_file": "s", "leeway_s": 601}})", "gateway.auth.jwt.leeway_s: must be an integer from 0 to 600"},
+        {R"({"jwt": {"algorithms": ["HS256"], "secret_file": "s", "kid": "x"}})", "gateway.auth.jwt.kid: unknown key"},
+        {R"({"oauth": {}})", "gateway.auth.oauth: unknown key"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.auth);
+        const std::string message = refusal(gateway_config(std::string(R"("auth": )") + c.auth));
+        CHECK_THAT(message, Catch::Matchers::Contains(c.expected));
+    }
+}
+
+TEST_CASE("plugins.NAME.require_scope needs gateway.auth and is one scope", "[security][auth][config]") {
+    const std::string auth = R"("auth": {"jwt": {"algorithms": ["HS256"], "secret_file": "s"}})";
+    auto config = gateway_config(auth, R"(, "require_scope": "dice:roll")");
+    REQUIRE(config.has_value());
+    CHECK(config->plugins[0].route.require_scope == "dice:roll");
+    CHECK_THAT(refusal(gateway_config(R"("listen": "127.0.0.1:0")", R"(, "require_scope": "dice:roll")")),
+               Catch::Matchers::Contains("plugins.dice.require_scope: needs gateway.auth"));
+    CHECK_THAT(refusal(gateway_config(auth, R"(, "require_scope": "a b")")),
+               Catch::Matchers::Contains("plugins.dice.require_scope: is one scope"));
+}
+
+TEST_CASE("the token comes from Authorization: Bearer, else from access_token in the query", "[security][auth]") {
+    using portico::find_bearer_token;
+    CHECK(find_bearer_token("Bearer abc.def.ghi", "/ws") == "abc.def.ghi");
+    CHECK(find_bearer_token("bearer   abc.def.ghi  ", "/ws") == "abc.def.ghi");
+    CHECK(find_bearer_token("Basic dXNlcjpwYXNz", "/ws").empty());
+    CHECK(find_bearer_token("", "/ws?access_token=abc.def.ghi") == "abc.def.ghi");
+    CHECK(find_bearer_token("", "/ws?x=1&access_token=a%2Eb.c&y=2") == "a.b.c");
+    CHECK(find_bearer_token("", "/ws?my_access_token=zzz").empty());
+    CHECK(find_bearer_token("", "/ws?access_token=abc#frag") == "abc");
+    CHECK(find_bearer_token("", "/ws?access_token=%zz%4") == "%zz%4");  // not escapes: kept as sent
+    CHECK(find_bearer_token("Bearer header", "/ws?access_token=query") == "header");
+    CHECK(find_bearer_token("", "/ws").empty());
+}
+
+TEST_CASE("per-user rate buckets: shared by a subject, bounded by forgetting the least recent", "[security][rate]") {
+    portico::UserRateBuckets buckets(2);
+    const portico::RateLimit limit{0.001, 2};
+    const auto now = portico::UserRateBuckets::Clock::now();
+    CHECK(buckets.take("alice", limit, now) == 0);
+    CHECK(buckets.take("alice", limit, now) == 0);
+    CHECK(buckets.take("alice", limit, now) > 0);  // her burst is spent, whatever connection asks
+    CHECK(buckets.take("bob", limit, now) == 0);
+    CHECK(buckets.size() == 2);
+    CHECK(buckets.take("carol", limit, now) == 0);  // alice, heard from least recently, goes
+    CHECK(buckets.size() == 2);
+    CHECK(buckets.take("bob", limit, now) == 0);
+    CHECK(buckets.take("bob", limit, now) > 0);
 }

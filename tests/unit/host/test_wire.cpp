@@ -150,6 +150,26 @@ TEST_CASE("parse_request: an oversized client id is refused", "[wire][request][e
     CHECK(problem == "client id is longer than 64 bytes");
 }
 
+TEST_CASE("parse_request: the caller's two frames are read; oversized ones are refused", "[wire][request][caller]") {
+    std::string problem;
+    auto parts = frames({"PTC1", id_bytes(3), "client", "note list", "alice", R"({"sub":"alice"})"});
+    const auto request = wire::parse_request(parts.data(), parts.size(), problem);
+    REQUIRE(request);
+    CHECK(request->has_caller);
+    CHECK(request->caller_subject == "alice");
+    CHECK(request->caller_claims_json == R"({"sub":"alice"})");
+    CHECK(request->payload == "note list");
+
+    auto without = frames({"PTC1", id_bytes(3), "client", "3d6"});
+    const auto anonymous = wire::parse_request(without.data(), without.size(), problem);
+    REQUIRE(anonymous);
+    CHECK_FALSE(anonymous->has_caller);
+
+    auto big = frames({"PTC1", id_bytes(3), "client", "3d6", "bob", std::string(wire::max_caller_bytes + 1, 'x')});
+    CHECK_FALSE(wire::parse_request(big.data(), big.size(), problem).has_value());
+    CHECK(problem == "caller frames are longer than 16 KiB");
+}
+
 TEST_CASE("parse_request: a request id that is not 8 bytes is refused", "[wire][request][error]") {
     const auto length = GENERATE(as<std::size_t>{}, 0, 7, 9);
     auto parts = frames({"PTC1", std::string(length, '\x02'), "client", "3d6"});
@@ -160,17 +180,18 @@ TEST_CASE("parse_request: a request id that is not 8 bytes is refused", "[wire][
 
 TEST_CASE("parse_request: wrong frame counts or magic are refused", "[wire][request][error]") {
     const std::string id = id_bytes(1);
-    const std::string expected = "expected one payload frame, or a PTC1 request of 4 frames";
+    const std::string expected = "expected one payload frame, or a PTC1 request of 4 frames (6 with the caller)";
     SECTION("no frames") {
         std::string problem;
         CHECK_FALSE(wire::parse_request(nullptr, 0, problem).has_value());
         CHECK(problem == expected);
     }
-    SECTION("2, 3, 5 and 8 frames") {
+    SECTION("2, 3, 5, 7 and 8 frames") {
         std::vector<std::vector<zmq::message_t>> messages;
         messages.push_back(frames({"PTC1", id}));
         messages.push_back(frames({"PTC1", id, "client"}));
         messages.push_back(frames({"PTC1", id, "client", "3d6", "extra"}));
+        messages.push_back(frames({"PTC1", id, "client", "3d6", "a", "b", "c"}));
         messages.push_back(frames({"PTC1", id, "client", "3d6", "a", "b", "c", "d"}));
         for (auto& parts : messages) {
             INFO("frames: " << parts.size());
@@ -333,6 +354,21 @@ TEST_CASE("send_request puts a PTC1 request on the wire", "[wire][socket]") {
     CHECK(request->request_id == id);
     CHECK(request->client_id == "client-abc");
     CHECK(request->payload == payload);
+}
+
+TEST_CASE("send_request with a caller adds its subject and claims", "[wire][socket][caller]") {
+    InprocPair pair("wire-send-caller");
+    const portico::Caller caller{"alice", R"({"sub":"alice","scope":"notes"})"};
+    REQUIRE(wire::send_request(pair.dealer_, 9, "client-abc", "note list", &caller));
+    const auto parts = InprocPair::receive(pair.router_);
+    REQUIRE(parts.size() == 8);
+    std::string problem;
+    const auto request = wire::parse_request(parts.data() + 2, parts.size() - 2, problem);
+    REQUIRE(request.has_value());
+    CHECK(request->has_caller);
+    CHECK(request->caller_subject == "alice");
+    CHECK(request->caller_claims_json == caller.claims_json);
+    CHECK(request->payload == "note list");
 }
 
 TEST_CASE("send_request: empty and binary payloads, several in order", "[wire][socket]") {
