@@ -13,6 +13,7 @@
 #   scaling  portico with 1 gateway thread + 1 worker, then 2 + 2, at 32x8
 #            and 64x8, nothing pinned (all the machine's cores)
 #   auth     32x8 with gateway.auth.jwt on versus off (a token in the query)
+#   wss      32x8 over TLS versus plain ws
 #   engines  portico --role gateway with two portico --role engine
 #            processes on loopback (issue 3's topology), 32x8 and 1x1
 #   crowd    10,000 connections, each with one request in flight
@@ -229,9 +230,9 @@ start_portico() {
         return 1
     fi
     local line
-    line="$(grep -m 1 -E 'gateway listening on ws://' "$log")" ||
+    line="$(grep -m 1 -E 'gateway listening on wss?://' "$log")" ||
         { portico_why="portico is ready but printed no 'gateway listening on ws://...' line"; stop_pid "$server_pid"; return 1; }
-    server_url="$(sed -E 's/.*gateway listening on (ws:\/\/[^ ]*).*/\1/' <<<"$line")"
+    server_url="$(sed -E 's/.*gateway listening on (wss?:\/\/[^ ]*).*/\1/' <<<"$line")"
 }
 
 stop_server() {
@@ -476,6 +477,37 @@ JSON
     echo "   auth on / off (medians): $(ratio "$(median "${auth_rtt[on]:-}")" "$(median "${auth_rtt[off]:-}")")"
 else
     echo "run.sh: no openssl command to sign a token with: auth run skipped" >&2
+fi
+
+echo
+echo "== wss versus ws (gateway.tls, a P-256 certificate), 32x8, server pinned; ws, wss, ws, wss"
+if command -v openssl >/dev/null &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+        -keyout "$work/tls.key" -out "$work/tls.pem" >/dev/null 2>&1; then
+    cat >"$work/portico-tls.json" <<JSON
+{
+  "log_level": "warn",
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1, "max_connections_per_ip": 1000000, "max_connections": 1000000,
+               "tls": { "cert_file": "$work/tls.pem", "key_file": "$work/tls.key" } },
+  "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
+}
+JSON
+    declare -A tls_rtt
+    for mode in ws wss ws wss; do
+        if [ "$mode" = wss ]; then
+            start_portico "$work/portico-tls.json" || { echo "run.sh: $portico_why" >&2; break; }
+        else
+            start_portico || { echo "run.sh: $portico_why" >&2; break; }
+        fi
+        line="$(run_bench "tls-$mode" --url "$server_url" --conns 32 --inflight 8 --seconds "$seconds" --warmup "$warmup" \
+            --server-pid "$server_pid")" || { stop_server; break; }
+        stop_server
+        extra_line "$mode, 32x8" "$line"
+        tls_rtt[$mode]+="$(field rtt_per_s "$line") "
+    done
+    echo "   wss / ws (medians): $(ratio "$(median "${tls_rtt[wss]:-}")" "$(median "${tls_rtt[ws]:-}")")"
+else
+    echo "run.sh: no openssl command to make a certificate with: wss run skipped" >&2
 fi
 
 echo

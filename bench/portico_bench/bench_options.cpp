@@ -91,7 +91,8 @@ std::string bench_usage()
 
 usage: portico-bench [options]
 
-  --url URL            gateway to load, ws://HOST:PORT/PATH (default ws://127.0.0.1:8088/ws)
+  --url URL            gateway to load, ws:// or wss://HOST:PORT/PATH (default ws://127.0.0.1:8088/ws);
+                       wss:// does not verify the certificate (a bench, on loopback)
   --plugin NAME        plugin to call (default dice)
   --payload TEXT       payload sent with every request (default 3d6)
   --conns N            loaded connections (default 1; 0 allowed with --idle-conns)

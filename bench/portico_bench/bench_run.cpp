@@ -82,6 +82,14 @@ bool BenchRun::prepare()
     }
     plan_.endpoint = results.begin()->endpoint();
     plan_.host_header = host_header(options_.endpoint);
+    if (options_.endpoint.tls) {
+        // The bench measures the server, not the trust chain: no verification
+        // (it runs against a gateway on loopback with a certificate of its own).
+        plan_.tls = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+        plan_.tls->set_verify_mode(net::ssl::verify_none);
+        SSL_CTX_set_min_proto_version(plan_.tls->native_handle(), TLS1_2_VERSION);
+        plan_.server_name = options_.endpoint.host;
+    }
     plan_.target = options_.endpoint.target;
     plan_.inflight = options_.inflight;
     if (auto const problem = WireFormat::make(options_.form, options_.plugin, options_.payload, plan_.wire);

@@ -56,7 +56,23 @@ void BenchSession::on_connect(error_code ec)
         return;
     }
     socket_.set_option(tcp::no_delay(true), ec);
+    if (!plan_.tls) {
+        send_upgrade();
+        return;
+    }
+    tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(socket_, *plan_.tls);
+    SSL_set_tlsext_host_name(tls_->native_handle(), plan_.server_name.c_str());
+    tls_->async_handshake(net::ssl::stream_base::client, [self = shared_from_this()](error_code tls_ec) {
+        if (tls_ec) {
+            self->fail("tls handshake: " + tls_ec.message());
+            return;
+        }
+        self->send_upgrade();
+    });
+}
 
+void BenchSession::send_upgrade()
+{
     handshake_ = std::make_unique<Handshake>();
     std::array<std::uint8_t, 16> nonce{};
     for (std::size_t i = 0; i < nonce.size(); i += 4) {
@@ -76,8 +92,10 @@ void BenchSession::on_connect(error_code ec)
     req.set(http::field::sec_websocket_version, "13");
     req.set(http::field::user_agent, "portico-bench");
     // No Sec-WebSocket-Extensions: permessage-deflate stays off.
-    http::async_write(socket_, req, [self = shared_from_this()](error_code ec, std::size_t) {
-        self->on_handshake_written(ec);
+    with_stream([&](auto& stream) {
+        http::async_write(stream, req, [self = shared_from_this()](error_code ec, std::size_t) {
+            self->on_handshake_written(ec);
+        });
     });
 }
 
@@ -89,8 +107,10 @@ void BenchSession::on_handshake_written(error_code ec)
     }
     // The header alone: a 101 has no body, and a refusal is reported by its
     // status rather than by whatever its body holds.
-    http::async_read_header(socket_, handshake_->buffer, handshake_->parser,
-                            [self = shared_from_this()](error_code ec, std::size_t) { self->on_handshake_read(ec); });
+    with_stream([&](auto& stream) {
+        http::async_read_header(stream, handshake_->buffer, handshake_->parser,
+                                [self = shared_from_this()](error_code ec, std::size_t) { self->on_handshake_read(ec); });
+    });
 }
 
 void BenchSession::on_handshake_read(error_code ec)
@@ -136,7 +156,10 @@ void BenchSession::on_handshake_read(error_code ec)
         }
     }
 
-    socket_.non_blocking(true, ec);
+    // The write fast path (a non-blocking write_some) is for the plain
+    // socket; TLS records go through async_write.
+    if (!tls_)
+        socket_.non_blocking(true, ec);
     if (ec) {
         fail("socket: " + ec.message());
         return;
@@ -178,8 +201,10 @@ void BenchSession::make_input_room()
 void BenchSession::do_read()
 {
     make_input_room();
-    socket_.async_read_some(net::buffer(in_.get() + in_end_, in_capacity_ - in_end_),
-                            [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+    with_stream([&](auto& stream) {
+        stream.async_read_some(net::buffer(in_.get() + in_end_, in_capacity_ - in_end_),
+                               [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+    });
 }
 
 // One read takes whatever the socket holds (the buffer is large), and every
@@ -458,7 +483,11 @@ void BenchSession::flush()
         return;
     }
     error_code ec;
-    std::size_t const written = socket_.write_some(net::buffer(out_pending_), ec);
+    std::size_t written = 0;
+    if (tls_)
+        ec = net::error::would_block;  // everything through async_write
+    else
+        written = socket_.write_some(net::buffer(out_pending_), ec);
     if (ec && ec != net::error::would_block && ec != net::error::try_again) {
         if (state_ == State::open)
             fail("write: " + ec.message());
@@ -475,8 +504,10 @@ void BenchSession::flush()
     out_in_flight_.assign(out_pending_, done, std::string::npos);
     out_pending_.clear();
     writing_ = true;
-    net::async_write(socket_, net::buffer(out_in_flight_),
-                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+    with_stream([&](auto& stream) {
+        net::async_write(stream, net::buffer(out_in_flight_),
+                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+    });
 }
 
 void BenchSession::on_write(error_code ec)

@@ -5,6 +5,8 @@
 #include "worker_stats.hpp"
 #include "ws_frame.hpp"
 
+#include <boost/asio/ssl/stream.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -76,7 +78,20 @@ private:
     void close_socket();
     std::uint32_t next_mask();
 
+    // Runs `f` on the stream the WebSocket bytes go through: the TLS stream
+    // over the socket (wss://) or the socket itself.
+    template <class F>
+    void with_stream(F&& f)
+    {
+        if (tls_)
+            f(*tls_);
+        else
+            f(socket_);
+    }
+    void send_upgrade();
+
     tcp::socket socket_;
+    std::unique_ptr<net::ssl::stream<tcp::socket&>> tls_;  // wss:// only
     RunPlan const& plan_;
     Worker& worker_;
     WorkerStats& stats_;

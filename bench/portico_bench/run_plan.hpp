@@ -3,8 +3,11 @@
 #include "net.hpp"
 #include "wire_format.hpp"
 
+#include <boost/asio/ssl/context.hpp>
+
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace portico::bench {
@@ -16,6 +19,8 @@ struct RunPlan {
     tcp::endpoint endpoint;
     std::string host_header;
     std::string target;
+    std::string server_name;                       // for SNI, with TLS
+    std::shared_ptr<net::ssl::context> tls;        // wss://: every connection's client context
     WireFormat wire;
     int inflight = 1;
     std::size_t max_message = 16 * 1024 * 1024;

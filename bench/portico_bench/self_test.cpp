@@ -188,7 +188,7 @@ void urls()
     CHECK(parse_ws_url("ws://localhost", u).empty() && u.port == "80" && u.target == "/" && host_header(u) == "localhost");
     CHECK(parse_ws_url("ws://[::1]:9/x?y", u).empty() && u.host == "::1" && u.target == "/x?y" &&
           host_header(u) == "[::1]:9");
-    for (char const* bad : {"wss://x", "http://x", "ws://x:0", "ws://x:99999", "ws://:80", "ws://x:", "ws://u@x"})
+    for (char const* bad : {"wsx://x", "http://x", "ws://x:0", "ws://x:99999", "ws://:80", "ws://x:", "ws://u@x"})
         CHECK(!parse_ws_url(bad, u).empty());
 }
 

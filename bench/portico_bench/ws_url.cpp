@@ -6,12 +6,10 @@ namespace portico::bench {
 
 std::string parse_ws_url(std::string_view text, WsUrl& out)
 {
-    constexpr std::string_view scheme = "ws://";
-    if (text.substr(0, 6) == "wss://")
-        return "wss:// is not supported (portico-bench speaks plain ws:// only)";
-    if (text.substr(0, scheme.size()) != scheme)
-        return "the URL must start with ws://";
-    text.remove_prefix(scheme.size());
+    bool const tls = text.substr(0, 6) == "wss://";
+    if (!tls && text.substr(0, 5) != "ws://")
+        return "the URL must start with ws:// or wss://";
+    text.remove_prefix(tls ? 6 : 5);
 
     auto const slash = text.find_first_of("/?");
     std::string_view authority = text.substr(0, slash);
@@ -51,7 +49,8 @@ std::string parse_ws_url(std::string_view text, WsUrl& out)
     }
 
     out.host = std::string(host);
-    out.port = port.empty() ? "80" : std::string(port);
+    out.tls = tls;
+    out.port = port.empty() ? (tls ? "443" : "80") : std::string(port);
     out.target = target.empty() ? "/" : std::string(target);
     if (out.target.front() == '?')
         out.target.insert(out.target.begin(), '/');
@@ -62,7 +61,7 @@ std::string host_header(WsUrl const& url)
 {
     bool const ipv6 = url.host.find(':') != std::string::npos;
     std::string host = ipv6 ? "[" + url.host + "]" : url.host;
-    if (url.port != "80")
+    if (url.port != (url.tls ? "443" : "80"))
         host += ":" + url.port;
     return host;
 }

@@ -11,7 +11,8 @@ Expected<std::unique_ptr<EngineEndpoint>> EngineSet::start(const PluginConfig& p
     if (!loaded) return loaded.error();
     log_.info("loaded plugin {} {} from {}: {}", plugin.name, loaded.value()->version(), plugin.engine.library,
               loaded.value()->description());
-    auto endpoint = std::make_unique<EngineEndpoint>(context_, plugin, loaded.value(), log_);
+    auto endpoint = std::make_unique<EngineEndpoint>(context_, plugin, loaded.value(), log_,
+                                                     curve_ ? &*curve_ : nullptr);
     auto started = endpoint->start();
     if (!started) return started.error();
     return endpoint;

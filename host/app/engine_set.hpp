@@ -22,7 +22,9 @@ namespace portico {
 
 class EngineSet {
 public:
-    EngineSet(zmq::context_t& context, Logger& log) : context_(context), log_(log) {}
+    // `curve`: filled before the first start() when endpoints speak Curve.
+    EngineSet(zmq::context_t& context, const std::optional<CurveKeyPair>& curve, Logger& log)
+        : context_(context), curve_(curve), log_(log) {}
     ~EngineSet() { stop_all(); }
     EngineSet(const EngineSet&) = delete;
     EngineSet& operator=(const EngineSet&) = delete;
@@ -45,6 +47,7 @@ public:
 
 private:
     zmq::context_t& context_;
+    const std::optional<CurveKeyPair>& curve_;
     Logger& log_;
     std::vector<std::unique_ptr<EngineEndpoint>> endpoints_;  // each owns its plugin
 };

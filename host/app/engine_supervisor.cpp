@@ -30,10 +30,11 @@ std::string describe_exit(int status) {
 }  // namespace
 
 EngineSupervisor::EngineSupervisor(net::io_context& control, PluginConfig plugin, LogLevel level,
-                                   std::string work_dir, Logger& log)
+                                   std::string work_dir, Logger& log, std::optional<CurveConfig> curve)
     : control_(control),
       plugin_(std::move(plugin)),
       level_(level),
+      curve_(std::move(curve)),
       work_dir_(std::move(work_dir)),
       log_(log),
       timer_(control),
@@ -60,6 +61,7 @@ Expected<bool> EngineSupervisor::start() {
                             {"settings", nlohmann::json::parse(plugin_.engine.settings_json)}};
     nlohmann::json child = {{"log_level", std::string(to_string(level_))},
                             {"plugins", {{plugin_.name, entry}}}};
+    if (curve_) child["curve"] = {{"key_file", curve_->key_file}, {"allowed_clients", curve_->allowed_clients}};
     std::ofstream out(config_path_, std::ios::trunc);
     out << child.dump(2) << "\n";
     if (!out) return Error{"isolate_failed", "plugin " + plugin_.name + ": cannot write " + config_path_};

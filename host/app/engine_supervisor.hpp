@@ -27,7 +27,7 @@ namespace portico {
 class EngineSupervisor {
 public:
     EngineSupervisor(net::io_context& control, PluginConfig plugin, LogLevel level, std::string work_dir,
-                     Logger& log);
+                     Logger& log, std::optional<CurveConfig> curve = std::nullopt);
     ~EngineSupervisor();
     EngineSupervisor(const EngineSupervisor&) = delete;
     EngineSupervisor& operator=(const EngineSupervisor&) = delete;
@@ -69,6 +69,7 @@ private:
     net::io_context& control_;
     PluginConfig plugin_;
     LogLevel level_;
+    std::optional<CurveConfig> curve_;  // written into the child's config
     std::string work_dir_;
     std::string config_path_;
     std::string private_endpoint_;

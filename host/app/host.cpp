@@ -27,7 +27,7 @@ Host::Host(Config config, Logger& log, std::ostream& announce)
       signals_(control_),
       work_dir_(work_dir_for_this_process()),
       isolated_(control_, work_dir_, config_.log_level, config_.gateway.drain_timeout + std::chrono::seconds(2),
-                log_, announce_) {}
+                log_, announce_, config_.curve) {}
 
 Host::~Host() { stop(); }
 
@@ -37,6 +37,17 @@ Expected<void> Host::start() {
     signals_.add(SIGINT);
     signals_.add(SIGTERM);
     signals_.add(SIGHUP);
+    if (config_.curve) {
+        auto keys = load_curve_key_pair(config_.curve->key_file);
+        if (!keys) return Error{keys.error().code, config_.source + ": " + keys.error().message};
+        curve_keys_ = std::move(keys).value();
+        // Its own key first: its gateway and its isolated engines use it.
+        std::vector<std::string> allowed{curve_keys_->public_key};
+        allowed.insert(allowed.end(), config_.curve->allowed_clients.begin(), config_.curve->allowed_clients.end());
+        if (config_.role != Role::gateway)
+            curve_authenticator_ = std::make_unique<CurveAuthenticator>(zmq_context_, allowed, log_);
+        log_.info("curve: this process's public key is {}", curve_keys_->public_key);
+    }
     auto started = start_engines();
     if (started && config_.role != Role::engine) started = start_gateway();
     if (!started) {
@@ -134,7 +145,8 @@ nlohmann::json Host::ready_fields() const {
 LinkSpec Host::link_spec(const PluginConfig& plugin) const {
     const auto local = engines_.local(plugin.name);
     const bool isolated = plugin.served_here(config_.role) && plugin.serve.isolate;
-    return plan_link(plugin, local ? &*local : nullptr, isolated ? isolated_.endpoint_for(plugin.name) : "");
+    return plan_link(plugin, local ? &*local : nullptr, isolated ? isolated_.endpoint_for(plugin.name) : "",
+                     curve_keys_ ? curve_keys_->public_key : std::string());
 }
 
 void Host::run() {

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
+#include "engine/curve_authenticator.hpp"
 #include "gateway/gateway.hpp"
 #include "link/link_factory.hpp"
 
@@ -71,8 +72,12 @@ private:
     net::signal_set signals_;
     std::string work_dir_;  // private files: child configs, ipc sockets, plugin copies
     zmq::context_t zmq_context_;
-    LinkFactory links_{zmq_context_, log_};
-    EngineSet engines_{zmq_context_, log_};
+    // With curve: this process's key pair (loaded by start()), and the ZAP
+    // handler its endpoints ask; destroyed after every socket that uses them.
+    std::optional<CurveKeyPair> curve_keys_;
+    std::unique_ptr<CurveAuthenticator> curve_authenticator_;
+    LinkFactory links_{zmq_context_, curve_keys_, log_};
+    EngineSet engines_{zmq_context_, curve_keys_, log_};
     IsolatedEngines isolated_;  // control thread only
     std::unique_ptr<Gateway> gateway_;
     std::uint16_t gateway_port_ = 0;

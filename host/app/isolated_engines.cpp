@@ -9,8 +9,15 @@
 namespace portico {
 
 IsolatedEngines::IsolatedEngines(net::io_context& control, std::string work_dir, LogLevel level,
-                                 std::chrono::milliseconds grace, Logger& log, Announcer& announce)
-    : control_(control), work_dir_(std::move(work_dir)), level_(level), grace_(grace), log_(log), announce_(announce) {}
+                                 std::chrono::milliseconds grace, Logger& log, Announcer& announce,
+                                 std::optional<CurveConfig> curve)
+    : control_(control),
+      work_dir_(std::move(work_dir)),
+      level_(level),
+      curve_(std::move(curve)),
+      grace_(grace),
+      log_(log),
+      announce_(announce) {}
 
 IsolatedEngines::~IsolatedEngines() { stop_now(); }
 
@@ -37,7 +44,7 @@ Expected<bool> IsolatedEngines::start_one(const PluginConfig& plugin) {
                      "plugin \"" + plugin.name + "\" (" + plugin.engine.library + "): no such file"};
     std::filesystem::create_directories(work_dir_, ec);
     if (ec) return Error{"isolate_failed", "cannot create " + work_dir_ + ": " + ec.message()};
-    auto supervisor = std::make_unique<EngineSupervisor>(control_, plugin, level_, work_dir_, log_);
+    auto supervisor = std::make_unique<EngineSupervisor>(control_, plugin, level_, work_dir_, log_, curve_);
     supervisor->on_exit([this](const std::string& name, const std::string& endpoint, pid_t pid, int status) {
         announce_.event("isolated_exited", {{"plugin", name}, {"pid", pid}, {"status", status}});
         if (on_exit_) on_exit_(name, endpoint);

@@ -21,8 +21,9 @@ namespace portico {
 
 class IsolatedEngines {
 public:
+    // `curve`: the host's, handed to every child (its endpoints speak Curve too).
     IsolatedEngines(net::io_context& control, std::string work_dir, LogLevel level, std::chrono::milliseconds grace,
-                    Logger& log, Announcer& announce);
+                    Logger& log, Announcer& announce, std::optional<CurveConfig> curve = std::nullopt);
     ~IsolatedEngines();
     IsolatedEngines(const IsolatedEngines&) = delete;
     IsolatedEngines& operator=(const IsolatedEngines&) = delete;
@@ -50,6 +51,7 @@ private:
     net::io_context& control_;
     std::string work_dir_;
     LogLevel level_;
+    std::optional<CurveConfig> curve_;
     std::chrono::milliseconds grace_;
     Logger& log_;
     Announcer& announce_;

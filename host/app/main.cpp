@@ -1,5 +1,6 @@
 // portico: parses its arguments, loads its config and runs the host.
 #include "app/host.hpp"
+#include "wire/curve.hpp"
 #include "config/config.hpp"
 #include "core/logger.hpp"
 
@@ -16,6 +17,7 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr const char* synopsis = R"(usage: portico [--config FILE] [--role all|engine|gateway] [--log-level LEVEL]
+       portico keygen          print a new CurveZMQ key pair (for the config's "curve")
        portico --print-default-config | --help | --version
 
 Serves engine plugins on zmq endpoints and routes WebSocket clients to them.
@@ -76,7 +78,22 @@ int fail_usage(const std::string& message) {
 
 }  // namespace
 
+// `portico keygen > FILE`: the key file that curve.key_file names; the
+// public key, for the other side's config, also goes to stderr.
+int keygen() {
+    auto keys = portico::generate_curve_key_pair();
+    if (!keys) {
+        std::cerr << "portico: " << keys.error().message << "\n";
+        return 1;
+    }
+    std::cout << portico::curve_key_pair_json(*keys) << "\n";
+    std::cerr << "portico: public key " << keys->public_key
+              << " (give it to the other side: plugins.NAME.server_key on gateways, curve.allowed_clients on engines)\n";
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string(argv[1]) == "keygen") return keygen();
     po::variables_map args;
     try {
         po::store(po::command_line_parser(argc, argv).options(options()).run(), args);

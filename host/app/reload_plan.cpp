@@ -128,6 +128,7 @@ ReloadPlan plan_reload(const Config& current, const Config& next, const std::vec
     if (next.gateway.tls && current.gateway.tls) plan.tls = next.gateway.tls;
     if (next.gateway.jwt && current.gateway.jwt) plan.jwt = next.gateway.jwt;
     if (next.plugin_dir != current.plugin_dir) plan.warnings.push_back("plugin_dir");
+    if (next.curve != current.curve) plan.warnings.push_back("curve settings");
     return plan;
 }
 

@@ -274,6 +274,8 @@ std::vector<std::string> get_addresses(const json& object, const std::string& pa
     return addresses;
 }
 
+bool looks_like_curve_key(const std::string& text);
+
 PluginConfig parse_plugin(const std::string& name, const json& value, const std::string& plugin_dir,
                           const std::string& base_dir, Role role) {
     const std::string where = "plugins." + name;
@@ -284,7 +286,7 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     refuse_unknown_keys(value, where,
                         {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
                          "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued",
-                         "also_bind", "isolate", "rate_limit", "require_scope"});
+                         "also_bind", "isolate", "rate_limit", "require_scope", "server_key"});
     PluginConfig plugin;
     plugin.name = name;
     const std::string library = get_string(value, where, "library", "");
@@ -322,6 +324,11 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
         const auto fallback = static_cast<std::uint64_t>(std::max(1.0, plugin.route.rate_limit.per_second));
         plugin.route.rate_limit.burst =
             static_cast<unsigned>(get_unsigned(*it, key, "burst", fallback, 1, 1'000'000));
+    }
+    if (value.contains("server_key")) {
+        plugin.route.server_key = get_string(value, where, "server_key", "");
+        if (!looks_like_curve_key(plugin.route.server_key))
+            fail(where + ".server_key", "must be a 40-character Z85 public key, as `portico keygen` prints");
     }
     if (value.contains("require_scope")) {
         plugin.route.require_scope = get_string(value, where, "require_scope", "");
@@ -418,9 +425,37 @@ std::string describe_json_error(std::string_view text, const json::exception& e)
     return tracker.where() + ": invalid JSON: " + what;
 }
 
+// Z85 (zmq RFC 32) text of a 32-byte Curve key: 40 characters of its alphabet.
+bool looks_like_curve_key(const std::string& text) {
+    constexpr std::string_view alphabet =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    return text.size() == 40 && text.find_first_not_of(alphabet) == std::string::npos;
+}
+
+std::optional<CurveConfig> parse_curve(const json& root, const std::string& base_dir) {
+    auto it = root.find("curve");
+    if (it == root.end()) return std::nullopt;
+    require_object(*it, "curve");
+    refuse_unknown_keys(*it, "curve", {"key_file", "allowed_clients"});
+    CurveConfig curve;
+    curve.key_file = resolve_path(get_string(*it, "curve", "key_file", "", true), base_dir);
+    if (auto list = it->find("allowed_clients"); list != it->end()) {
+        if (!list->is_array() || list->size() > 4096)
+            fail("curve.allowed_clients", "must be a list of up to 4096 Z85 public keys");
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const std::string item_key = "curve.allowed_clients[" + std::to_string(i) + "]";
+            const auto& item = (*list)[i];
+            if (!item.is_string() || !looks_like_curve_key(item.get<std::string>()))
+                fail(item_key, "must be a 40-character Z85 public key, as `portico keygen` prints");
+            curve.allowed_clients.push_back(item.get<std::string>());
+        }
+    }
+    return curve;
+}
+
 Config parse_document(const json& root, const std::string& base_dir, const ConfigDefaults& defaults) {
     require_object(root, "(top level)");
-    refuse_unknown_keys(root, "", {"log_level", "plugin_dir", "gateway", "plugins"});
+    refuse_unknown_keys(root, "", {"log_level", "plugin_dir", "gateway", "plugins", "curve"});
     Config config;
     config.role = defaults.role;
     const std::string level = get_string(root, "", "log_level", "info");
@@ -439,6 +474,14 @@ Config parse_document(const json& root, const std::string& base_dir, const Confi
     if (plugins->empty()) fail("plugins", "is empty: name at least one plugin");
     for (const auto& item : plugins->items())
         config.plugins.push_back(parse_plugin(item.key(), item.value(), config.plugin_dir, base_dir, config.role));
+    config.curve = parse_curve(root, base_dir);
+    for (const auto& plugin : config.plugins) {
+        if (!plugin.route.server_key.empty() && !config.curve)
+            fail("plugins." + plugin.name + ".server_key", "needs curve.key_file: the link's own key pair");
+        if (config.curve && config.role != Role::engine && !plugin.route.connect.empty() && plugin.route.server_key.empty())
+            fail("plugins." + plugin.name + ".server_key",
+                 "is required with curve: the public key of the engines in \"connect\"");
+    }
     if (config.role != Role::engine && !config.gateway.jwt)
         for (const auto& plugin : config.plugins)
             if (!plugin.route.require_scope.empty())

@@ -112,6 +112,7 @@ struct RouteConfig {
     std::chrono::milliseconds dead_after{2'000};  // silence after which an engine is out
     RateLimit rate_limit;
     std::string require_scope;         // set: the token's "scope" must hold it (gateway.auth)
+    std::string server_key;            // curve: the engines' public key (Z85); empty: this process's own
 
     bool operator==(const RouteConfig&) const = default;
 };
@@ -130,6 +131,16 @@ struct PluginConfig {
     bool operator==(const PluginConfig&) const = default;
 };
 
+// CurveZMQ on every zmq link (config key "curve"): this process's key pair,
+// and the public keys of the clients (gateways, zmq clients) its endpoints
+// admit. Its own key is always admitted: its gateway and isolated engines use it.
+struct CurveConfig {
+    std::string key_file;                      // written by `portico keygen`
+    std::vector<std::string> allowed_clients;  // Z85 public keys
+
+    bool operator==(const CurveConfig&) const = default;
+};
+
 struct Config {
     std::string source;  // the file it came from, for messages
     Role role = Role::all;
@@ -137,6 +148,7 @@ struct Config {
     std::string plugin_dir;
     GatewayConfig gateway;
     std::vector<PluginConfig> plugins;
+    std::optional<CurveConfig> curve;  // set: every zmq link speaks Curve
 
     bool operator==(const Config&) const = default;
 };

@@ -41,8 +41,8 @@ void send_result(zmq::socket_t& socket, BrokerRoute& route, const EngineReply& r
 }  // namespace
 
 EngineEndpoint::EngineEndpoint(zmq::context_t& context, PluginConfig config,
-                               std::shared_ptr<LoadedPlugin> plugin, Logger& log)
-    : context_(context), name_(config.name), config_(std::move(config)), plugin_(std::move(plugin)), log_(log) {}
+                               std::shared_ptr<LoadedPlugin> plugin, Logger& log, const CurveKeyPair* curve)
+    : context_(context), curve_(curve), name_(config.name), config_(std::move(config)), plugin_(std::move(plugin)), log_(log) {}
 
 EngineEndpoint::~EngineEndpoint() { stop(); }
 
@@ -54,9 +54,13 @@ Expected<bool> EngineEndpoint::start() {
         frontend_ = zmq::socket_t(context_, zmq::socket_type::router);
         frontend_.set(zmq::sockopt::linger, 0);
         // A peer that sends more than this is disconnected by zmq itself.
-        frontend_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(config_.engine.max_request_bytes + 1024));
+        // (Per frame: the caller's frames may be larger than a small payload limit.)
+        frontend_.set(zmq::sockopt::maxmsgsize,
+                      static_cast<int64_t>(std::max(config_.engine.max_request_bytes, wire::max_caller_bytes) + 1024));
         frontend_.set(zmq::sockopt::rcvhwm, 100000);
         frontend_.set(zmq::sockopt::sndhwm, 100000);
+        // Every address of this socket then speaks Curve (inproc has no handshake).
+        if (curve_) make_curve_server(frontend_, *curve_);
         try {
             frontend_.bind(config_.serve.endpoint);
         } catch (const zmq::error_t& e) {

@@ -22,6 +22,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include "wire/curve.hpp"
+
 #include <thread>
 #include <vector>
 
@@ -29,8 +31,9 @@ namespace portico {
 
 class EngineEndpoint {
 public:
+    // `curve`: this process's key pair when its endpoints speak Curve (null: plain).
     EngineEndpoint(zmq::context_t& context, PluginConfig config, std::shared_ptr<LoadedPlugin> plugin,
-                   Logger& log);
+                   Logger& log, const CurveKeyPair* curve = nullptr);
     ~EngineEndpoint();
     EngineEndpoint(const EngineEndpoint&) = delete;
     EngineEndpoint& operator=(const EngineEndpoint&) = delete;
@@ -68,6 +71,7 @@ private:
                                       const LoadedPlugin& plugin);
 
     zmq::context_t& context_;
+    const CurveKeyPair* curve_;
     const std::string name_;  // never changes: the broker reads it without a lock
     PluginConfig config_;     // replace() changes it, under control_mutex_
     std::shared_ptr<LoadedPlugin> plugin_;

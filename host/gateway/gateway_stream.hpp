@@ -187,6 +187,8 @@ public:
     bool batching() const noexcept { return batching_; }
     // Bytes appended and not yet handed to the connection.
     std::size_t batched_bytes() const noexcept { return pending_.size(); }
+    // Every byte ever appended: tells whether a write has reached this stream yet.
+    std::uint64_t appended_bytes() const noexcept { return appended_; }
 
     // Ends the batch; `handler(ec, bytes)` runs once all of it is written.
     template <class Handler>

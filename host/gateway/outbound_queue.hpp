@@ -19,6 +19,13 @@ public:
         messages_.push_back(std::move(message));
     }
 
+    // Back at the front: a message taken out that did not go after all.
+    void push_front(std::string message) {
+        bytes_ += message.size();
+        if (head_ > 0) messages_[--head_] = std::move(message);
+        else messages_.insert(messages_.begin(), std::move(message));
+    }
+
     // The oldest message, taken out of the queue.
     std::string pop() {
         std::string message = std::move(messages_[head_]);

@@ -254,6 +254,8 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::write_front() {
     // Beast may hold the buffer across an asynchronous step: it must not move.
     writing_message_ = outbox_.pop();
+    beast_writing_ = true;
+    write_mark_ = ws_.next_layer().appended_bytes();
     ws_.async_write(net::buffer(writing_message_),
                     [self = this->shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
                         self->on_write(ec, bytes);
@@ -262,6 +264,8 @@ void WebSocketSession<NextLayer>::write_front() {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::on_write(const beast::error_code& ec, std::size_t) {
+    beast_writing_ = false;
+    if (std::exchange(write_abandoned_, false)) return;  // its message went as a frame of our own
     writing_message_ = std::string();  // a large reply must not pin its buffer
     if (ec) {
         writing_ = false;
@@ -297,7 +301,18 @@ bool WebSocketSession<NextLayer>::hold_close() {
     // Called inside Beast's operation that answers the client's close (or
     // fails the connection): only the state changes here.
     if (state_ != State::open && state_ != State::draining) return false;
-    if (pending_.empty() && outbox_.empty()) return false;
+    // A write of ours that Beast has not begun waits behind this close, and
+    // would wait forever once the close is held: its message goes as a
+    // frame of our own instead, first, and the write is ignored when Beast
+    // ends it (aborted, after the close).
+    const bool stuck_write = beast_writing_ && ws_.next_layer().appended_bytes() == write_mark_;
+    if (pending_.empty() && outbox_.empty() && !stuck_write) return false;
+    if (stuck_write) {
+        outbox_.push_front(std::move(writing_message_));
+        writing_message_.clear();
+        write_abandoned_ = true;
+        writing_ = false;
+    }
     state_ = State::peer_closing;
     paused_self_.reset();  // the held close keeps the session alive now
     arm_close_timer(pending_.empty() ? close_grace : pending_.latest_deadline() - Clock::now() + peer_close_slack);

@@ -162,6 +162,9 @@ private:
 
     OutboundQueue outbox_;
     std::string writing_message_;  // taken from outbox_, in Beast's hands
+    bool beast_writing_ = false;   // a write of writing_message_ is under way in Beast
+    bool write_abandoned_ = false;  // ... and was given up: it waited behind the client's close
+    std::uint64_t write_mark_ = 0;  // the stream's appended_bytes() when it began
     // While reading is paused for back-pressure no read keeps the session
     // alive, yet its requests are still owed replies: it holds itself until
     // reading resumes or it closes.

@@ -5,7 +5,8 @@
 namespace portico {
 
 EngineConnection::EngineConnection(net::io_context& io, zmq::context_t& context, std::string address,
-                                   std::size_t index, Owner& owner, Logger& log)
+                                   std::size_t index, Owner& owner, Logger& log, const CurveKeyPair* curve,
+                                   const std::string& server_key)
     : io_(io),
       address_(std::move(address)),
       index_(index),
@@ -24,6 +25,7 @@ EngineConnection::EngineConnection(net::io_context& io, zmq::context_t& context,
     // the reconnect only succeeds once the peer answers again.
     socket_.set(zmq::sockopt::heartbeat_ivl, 1000);
     socket_.set(zmq::sockopt::heartbeat_timeout, 3000);
+    if (curve != nullptr) make_curve_client(socket_, *curve, server_key);
     socket_.connect(address_);
     descriptor_.assign(socket_.get(zmq::sockopt::fd));
     do_wait();

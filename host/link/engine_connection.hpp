@@ -8,6 +8,7 @@
 #include "core/lifetime.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
+#include "wire/curve.hpp"
 #include "wire/wire.hpp"
 
 #include <zmq.hpp>
@@ -29,8 +30,10 @@ public:
         virtual void on_control(EngineConnection& from, wire::Control control, std::string_view info) = 0;
     };
 
+    // `curve` and `server_key` set: the connection speaks Curve, as this
+    // process's key pair, to the engine whose public key that is.
     EngineConnection(net::io_context& io, zmq::context_t& context, std::string address, std::size_t index,
-                     Owner& owner, Logger& log);
+                     Owner& owner, Logger& log, const CurveKeyPair* curve = nullptr, const std::string& server_key = {});
     ~EngineConnection();
     EngineConnection(const EngineConnection&) = delete;
     EngineConnection& operator=(const EngineConnection&) = delete;
@@ -48,6 +51,7 @@ public:
     Clock::time_point last_heard = Clock::now();
     std::size_t outstanding = 0;
     std::string instance;  // of the engine last heard on this address
+    bool curve_hint_logged = false;
 
 private:
     void do_wait();

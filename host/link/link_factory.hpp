@@ -6,7 +6,10 @@
 #include "core/logger.hpp"
 #include "core/net.hpp"
 #include "link/engine_link.hpp"
+#include "core/curve_key_pair.hpp"
 #include "link/link_plan.hpp"
+
+#include <optional>
 
 #include <functional>
 #include <memory>
@@ -24,7 +27,7 @@ public:
     // `status_changed` runs (on the loop's thread) whenever a link's count of
     // engines in rotation may have changed.
     LoopLinks(net::io_context& io, ReplyHandler& replies, std::function<void()> status_changed,
-              zmq::context_t& context, Logger& log);
+              zmq::context_t& context, const std::optional<CurveKeyPair>& curve, Logger& log);
     // Results that still come for this loop are dropped: the loop is gone.
     ~LoopLinks();
     LoopLinks(const LoopLinks&) = delete;
@@ -38,20 +41,25 @@ private:
     ReplyHandler& replies_;
     std::function<void()> status_changed_;
     zmq::context_t& context_;
+    const std::optional<CurveKeyPair>& curve_;
     Logger& log_;
     std::shared_ptr<ReplyInbox> inbox_;
 };
 
 class LinkFactory {
 public:
-    LinkFactory(zmq::context_t& context, Logger& log) : context_(context), log_(log) {}
+    // `curve`: this process's key pair when its links speak Curve (filled
+    // before the first link is made).
+    LinkFactory(zmq::context_t& context, const std::optional<CurveKeyPair>& curve, Logger& log)
+        : context_(context), curve_(curve), log_(log) {}
     std::unique_ptr<LoopLinks> for_loop(net::io_context& io, ReplyHandler& replies,
                                         std::function<void()> status_changed) const {
-        return std::make_unique<LoopLinks>(io, replies, std::move(status_changed), context_, log_);
+        return std::make_unique<LoopLinks>(io, replies, std::move(status_changed), context_, curve_, log_);
     }
 
 private:
     zmq::context_t& context_;
+    const std::optional<CurveKeyPair>& curve_;
     Logger& log_;
 };
 

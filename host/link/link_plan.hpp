@@ -24,10 +24,17 @@ struct LinkSpec {
     // into its queue (no zmq at all). Otherwise zmq to `addresses`.
     std::shared_ptr<EngineJobQueue> local;
     std::vector<std::string> addresses;
+    // With curve: the public key of the engine at each address (empty: no
+    // Curve, as for inproc, which has no handshake).
+    std::vector<std::string> server_keys;
 };
 
 // `local`: the plugin's endpoint in this process (nullptr: none);
 // `isolated_endpoint`: where its isolated child answers (empty: not isolated).
-LinkSpec plan_link(const PluginConfig& plugin, const LocalEngine* local, const std::string& isolated_endpoint);
+// `own_public_key`: this process's Curve key (empty: no curve); isolated
+// engines share it, and remote ones have plugins.NAME.server_key (or, for a
+// gateway that reads its engines' config, this key too).
+LinkSpec plan_link(const PluginConfig& plugin, const LocalEngine* local, const std::string& isolated_endpoint,
+                   const std::string& own_public_key = {});
 
 }  // namespace portico

@@ -8,7 +8,8 @@ namespace portico {
 
 RemoteEngineLink::RemoteEngineLink(net::io_context& io, zmq::context_t& context, const PluginConfig& plugin,
                                    const std::vector<std::string>& addresses, ReplyHandler& replies,
-                                   std::function<void()> status_changed, Logger& log)
+                                   std::function<void()> status_changed, Logger& log,
+                                   const std::vector<std::string>& server_keys, const CurveKeyPair* curve)
     : plugin_(plugin.name),
       timeout_(plugin.route.timeout),
       idempotent_(plugin.route.idempotent),
@@ -19,8 +20,13 @@ RemoteEngineLink::RemoteEngineLink(net::io_context& io, zmq::context_t& context,
       status_changed_(std::move(status_changed)),
       log_(log),
       heartbeat_timer_(io) {
-    for (std::size_t i = 0; i < addresses.size(); ++i)
-        connections_.push_back(std::make_unique<EngineConnection>(io, context, addresses[i], i, *this, log_));
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        const bool secured = curve != nullptr && i < server_keys.size() && !server_keys[i].empty();
+        connections_.push_back(std::make_unique<EngineConnection>(io, context, addresses[i], i, *this, log_,
+                                                                  secured ? curve : nullptr,
+                                                                  secured ? server_keys[i] : std::string()));
+    }
+    curve_ = curve != nullptr;
     for (auto& connection : connections_) connection->send_ping();
     do_heartbeat();
 }
@@ -193,6 +199,14 @@ void RemoteEngineLink::on_heartbeat(const boost::system::error_code& ec) {
         const bool silent = now - connection->last_heard > dead_after_;
         if (silent && connection->state != EngineConnection::State::dead)
             lose(*connection, connection->state == EngineConnection::State::leaving ? "has left" : "is silent");
+        // A Curve handshake that fails is silent on this side: say what to check, once.
+        if (silent && curve_ && connection->instance.empty() && !connection->curve_hint_logged) {
+            connection->curve_hint_logged = true;
+            log_.warn("plugin {}: engine {} has never answered; with curve on, check that plugins.{}.server_key is "
+                      "that engine's public key and that this process's public key is in its curve.allowed_clients "
+                      "(the engine logs the keys it refuses)",
+                      plugin_, connection->address(), plugin_);
+        }
     }
     // The sessions have answered these with "timeout" already; forget them.
     while (!by_age_.empty() && now - by_age_.front().first >= timeout_) {

@@ -35,9 +35,13 @@ namespace portico {
 
 class RemoteEngineLink final : public EngineLink, public EngineConnection::Owner {
 public:
+    // `curve`: this process's key pair; with it the connection to
+    // addresses[i] speaks Curve when server_keys[i] (the engine's public key)
+    // is not empty.
     RemoteEngineLink(net::io_context& io, zmq::context_t& context, const PluginConfig& plugin,
                      const std::vector<std::string>& addresses, ReplyHandler& replies,
-                     std::function<void()> status_changed, Logger& log);
+                     std::function<void()> status_changed, Logger& log,
+                     const std::vector<std::string>& server_keys = {}, const CurveKeyPair* curve = nullptr);
     ~RemoteEngineLink() override;
 
     SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
@@ -76,6 +80,7 @@ private:
     void on_heartbeat(const boost::system::error_code& ec);
 
     std::string plugin_;
+    bool curve_ = false;  // the links speak Curve
     std::chrono::milliseconds timeout_;
     bool idempotent_;
     unsigned max_attempts_;

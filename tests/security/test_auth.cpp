@@ -6,6 +6,7 @@
 // signed by the test with OpenSSL, not by the library the gateway verifies with.
 #include "support/handshake_client.hpp"
 #include "support/portico_process.hpp"
+#include "support/test_certificates.hpp"
 #include "support/test_host.hpp"
 #include "support/test_tokens.hpp"
 
@@ -300,4 +301,35 @@ TEST_CASE("SIGHUP reads the token key again: new tokens verify with the new key"
     CHECK(refused.error().find("gateway.auth.jwt.public_key_file") != std::string::npos);
     HandshakeClient still(portico.gateway_port(), bearer(second.sign(claims("leo"))));
     CHECK(still.ok());
+}
+
+TEST_CASE("a page's way in: wss, an allowed Origin and the token in the query; another origin gets 403",
+          "[security][auth][browser]") {
+    TempDir dir;
+    const auto signer = TokenSigner::es256();
+    portico::test::TestCa ca;
+    const auto pair = ca.issue("localhost");
+    dir.write("tls/server.pem", pair.certificate);
+    dir.write("tls/server.key", pair.private_key);
+    PorticoProcess portico(auth_config(dir, signer, json::object(), json::object(),
+                                       {{"tls", {{"cert_file", "tls/server.pem"}, {"key_file", "tls/server.key"}}},
+                                        {"allowed_origins", {"https://app.example.com"}}}));
+    REQUIRE(portico.wait_ready());
+    HandshakeOptions page = in_query(signer.sign(claims("nina")));
+    page.tls = true;
+    page.trusted_ca = ca.certificate();
+    page.origin = "https://app.example.com";
+    HandshakeClient allowed(portico.gateway_port(), page);
+    REQUIRE(allowed.ok());
+    CHECK(rolls_dice(allowed));
+
+    page.origin = "https://app.example.com.evil.net";
+    HandshakeClient foreign(portico.gateway_port(), page);
+    CHECK_FALSE(foreign.ok());
+    CHECK(foreign.http_status() == 403);
+    // The origin is checked before the token: a page elsewhere learns nothing of it.
+    page.origin = "https://app.example.com";
+    page.target = "/ws?access_token=" + TokenSigner::es256().sign(claims("nina"));
+    HandshakeClient forged(portico.gateway_port(), page);
+    CHECK(forged.http_status() == 401);
 }

@@ -52,3 +52,23 @@ TEST_CASE("a gateway with no engine here: connect, or the engine's own endpoint"
     p.route.connect = {"tcp://10.0.0.5:5556"};
     CHECK(portico::plan_link(p, nullptr, "").addresses == std::vector<std::string>{"tcp://10.0.0.5:5556"});
 }
+
+TEST_CASE("with curve: remote engines get server_key, isolated ones this process's key, inproc none", "[link][plan][curve]") {
+    const std::string own(40, 'o');
+    const std::string remote(40, 'r');
+    PluginConfig p = plugin();
+    p.route.connect = {"tcp://10.0.0.5:5556"};
+    p.route.server_key = remote;
+    const LocalEngine engine = local();
+    const auto mixed = portico::plan_link(p, &engine, "ipc:///tmp/portico-1/dice.sock", own);
+    CHECK(mixed.addresses == std::vector<std::string>{"inproc://portico/endpoint/dice/1", "ipc:///tmp/portico-1/dice.sock",
+                                                      "tcp://10.0.0.5:5556"});
+    CHECK(mixed.server_keys == std::vector<std::string>{"", own, remote});
+    // A gateway that reads its engines' config shares their key file.
+    const auto shared = portico::plan_link(plugin(), nullptr, "", own);
+    CHECK(shared.server_keys == std::vector<std::string>{own});
+    // Without curve (no own key, no server_key), no keys at all.
+    PluginConfig plain = plugin();
+    plain.route.connect = {"tcp://10.0.0.5:5556"};
+    CHECK(portico::plan_link(plain, nullptr, "").server_keys == std::vector<std::string>{""});
+}

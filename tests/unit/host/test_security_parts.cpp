@@ -314,3 +314,30 @@ TEST_CASE("per-user rate buckets: shared by a subject, bounded by forgetting the
     CHECK(buckets.take("bob", limit, now) == 0);
     CHECK(buckets.take("bob", limit, now) > 0);
 }
+
+TEST_CASE("curve: key file, allowed clients and server_key, each refusal with its key", "[security][curve][config]") {
+    const std::string key(40, 'k');
+    const auto parse = [](const std::string& top, const std::string& plugin_extra) {
+        const std::string text = "{" + top + R"(, "plugins": {"dice": {"connect": ["tcp://127.0.0.1:5556"])" + plugin_extra + "}}}";
+        return portico::parse_config(text, "test.json", "/etc/portico", {"", portico::Role::gateway});
+    };
+    auto config = parse(R"("curve": {"key_file": "keys/gw.key", "allowed_clients": [")" + key + R"("]})",
+                        R"(, "server_key": ")" + key + "\"");
+    REQUIRE(config.has_value());
+    REQUIRE(config->curve);
+    CHECK(config->curve->key_file == "/etc/portico/keys/gw.key");
+    CHECK(config->curve->allowed_clients == std::vector<std::string>{key});
+    CHECK(config->plugins[0].route.server_key == key);
+
+    CHECK_THAT(refusal(parse(R"("curve": {})", "")), Catch::Matchers::Contains("curve.key_file: is required"));
+    CHECK_THAT(refusal(parse(R"("curve": {"key_file": "k", "allowed_clients": ["nope"]})", R"(, "server_key": ")" + key + "\"")),
+               Catch::Matchers::Contains("curve.allowed_clients[0]: must be a 40-character Z85 public key"));
+    CHECK_THAT(refusal(parse(R"("curve": {"key_file": "k"})", "")),
+               Catch::Matchers::Contains("plugins.dice.server_key: is required with curve"));
+    CHECK_THAT(refusal(parse(R"("log_level": "warn")", R"(, "server_key": ")" + key + "\"")),
+               Catch::Matchers::Contains("plugins.dice.server_key: needs curve.key_file"));
+    CHECK_THAT(refusal(parse(R"("curve": {"key_file": "k"})", R"(, "server_key": "~~~")")),
+               Catch::Matchers::Contains("plugins.dice.server_key: must be a 40-character Z85 public key"));
+    CHECK_THAT(refusal(parse(R"("curve": {"key_file": "k", "servers": []})", "")),
+               Catch::Matchers::Contains("curve.servers: unknown key"));
+}
