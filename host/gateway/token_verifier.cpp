@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -132,8 +133,30 @@ Expected<VerifiedToken> TokenVerifier::verify(std::string_view token) const {
     if (token.empty()) return refused("no token: send \"Authorization: Bearer TOKEN\" or ?access_token=TOKEN");
     if (token.size() > max_token_bytes)
         return refused("the token is longer than " + std::to_string(max_token_bytes) + " bytes");
+    // A compact JWS is base64url and two dots, nothing else. Checked here
+    // first: cpp-jwt's base64 decoder indexes its table with a signed char,
+    // so a byte above 0x7f would read outside it (found by fuzz_token).
+    std::size_t dots = 0;
+    for (const char c : token) {
+        const bool base64url = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                               c == '-' || c == '_';
+        if (c == '.') ++dots;
+        else if (!base64url) return refused("malformed token: only base64url characters and two dots may appear");
+    }
+    if (dots != 2) return refused("malformed token: a JWT has three parts separated by two dots");
     try {
         std::error_code ec;
+        // The date claims' types first, unverified: cpp-jwt converts exp and
+        // nbf to integers as it verifies, and a huge or negative number there
+        // is undefined behaviour in that conversion (found by fuzz_token).
+        const auto unverified = jwt::decode(token, jwt::params::algorithms(std::vector<std::string>(config_.algorithms)),
+                                            ec, jwt::params::verify(false));
+        if (ec) return refused("malformed token (" + ec.message() + ")");
+        const json& raw_claims = unverified.payload().create_json_obj();
+        if (!raw_claims.is_object()) return refused("the token's payload is not a JSON object");
+        for (const char* date : {"exp", "nbf", "iat"})
+            if (auto it = raw_claims.find(date); it != raw_claims.end() && !is_numeric_date(*it))
+                return refused(std::string("claim \"") + date + "\" must be a number of seconds");
         auto decoded = jwt::decode(token, jwt::params::algorithms(std::vector<std::string>(config_.algorithms)), ec,
                                    jwt::params::secret(key_), jwt::params::verify(true),
                                    jwt::params::leeway(static_cast<std::uint32_t>(config_.leeway.count())));
@@ -165,8 +188,9 @@ Expected<VerifiedToken> TokenVerifier::verify(std::string_view token) const {
             for (std::string word; words >> word;) verified.scopes.push_back(word);
         }
         if (auto exp = claims.find("exp"); exp != claims.end())
-            verified.expires_at = std::chrono::system_clock::time_point(
-                std::chrono::seconds(static_cast<std::int64_t>(exp->get<double>())));
+            // Clamped to the year 2255: the clock's nanoseconds end in 2262.
+            verified.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(
+                static_cast<std::int64_t>(std::min(exp->get<double>(), 9'000'000'000.0))));
         caller->claims_json = claims.dump(-1, ' ', false, json::error_handler_t::replace);
         verified.caller = std::move(caller);
         return verified;
