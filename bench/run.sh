@@ -442,6 +442,34 @@ JSON
     stop_server
 done
 
+# compare_variant NAME BASE VARIANT CONFIG QUERY: portico on its A/B config
+# (BASE) and on CONFIG, its URL with QUERY appended (VARIANT), alternately,
+# twice each at 32x8; prints each run and the ratio of the medians.
+compare_variant() {
+    local name="$1" base="$2" variant="$3" config="$4" query="$5"
+    local mode url line base_rtt="" variant_rtt=""
+    for mode in base variant base variant; do
+        if [ "$mode" = variant ]; then
+            start_portico "$config" || { echo "run.sh: $portico_why" >&2; return 1; }
+            url="$server_url$query"
+        else
+            start_portico || { echo "run.sh: $portico_why" >&2; return 1; }
+            url="$server_url"
+        fi
+        line="$(run_bench "$name-$mode" --url "$url" --conns 32 --inflight 8 --seconds "$seconds" --warmup "$warmup" \
+            --server-pid "$server_pid")" || { stop_server; return 1; }
+        stop_server
+        if [ "$mode" = variant ]; then
+            extra_line "$variant, 32x8" "$line"
+            variant_rtt+="$(field rtt_per_s "$line") "
+        else
+            extra_line "$base, 32x8" "$line"
+            base_rtt+="$(field rtt_per_s "$line") "
+        fi
+    done
+    echo "   $variant / $base (medians): $(ratio "$(median "$variant_rtt")" "$(median "$base_rtt")")"
+}
+
 echo
 echo "== auth: gateway.auth.jwt (HS256) on versus off, 32x8, server pinned; off, on, off, on"
 # The token rides in the query string; verifying it costs the upgrade only.
@@ -459,22 +487,7 @@ if command -v openssl >/dev/null; then
   "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
 }
 JSON
-    declare -A auth_rtt
-    for mode in off on off on; do
-        if [ "$mode" = on ]; then
-            start_portico "$work/portico-auth.json" || { echo "run.sh: $portico_why" >&2; break; }
-            url="$server_url?access_token=$auth_token"
-        else
-            start_portico || { echo "run.sh: $portico_why" >&2; break; }
-            url="$server_url"
-        fi
-        line="$(run_bench "auth-$mode" --url "$url" --conns 32 --inflight 8 --seconds "$seconds" --warmup "$warmup" \
-            --server-pid "$server_pid")" || { stop_server; break; }
-        stop_server
-        extra_line "auth $mode, 32x8" "$line"
-        auth_rtt[$mode]+="$(field rtt_per_s "$line") "
-    done
-    echo "   auth on / off (medians): $(ratio "$(median "${auth_rtt[on]:-}")" "$(median "${auth_rtt[off]:-}")")"
+    compare_variant auth "auth off" "auth on" "$work/portico-auth.json" "?access_token=$auth_token"
 else
     echo "run.sh: no openssl command to sign a token with: auth run skipped" >&2
 fi
@@ -492,20 +505,7 @@ if command -v openssl >/dev/null &&
   "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
 }
 JSON
-    declare -A tls_rtt
-    for mode in ws wss ws wss; do
-        if [ "$mode" = wss ]; then
-            start_portico "$work/portico-tls.json" || { echo "run.sh: $portico_why" >&2; break; }
-        else
-            start_portico || { echo "run.sh: $portico_why" >&2; break; }
-        fi
-        line="$(run_bench "tls-$mode" --url "$server_url" --conns 32 --inflight 8 --seconds "$seconds" --warmup "$warmup" \
-            --server-pid "$server_pid")" || { stop_server; break; }
-        stop_server
-        extra_line "$mode, 32x8" "$line"
-        tls_rtt[$mode]+="$(field rtt_per_s "$line") "
-    done
-    echo "   wss / ws (medians): $(ratio "$(median "${tls_rtt[wss]:-}")" "$(median "${tls_rtt[ws]:-}")")"
+    compare_variant tls ws wss "$work/portico-tls.json" ""
 else
     echo "run.sh: no openssl command to make a certificate with: wss run skipped" >&2
 fi
