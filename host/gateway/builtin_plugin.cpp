@@ -9,13 +9,13 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view trim(std::string_view text) {
+}  // namespace
+
+std::string_view trim_command(std::string_view text) {
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
     while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
     return text;
 }
-
-}  // namespace
 
 BuiltinPlugin::BuiltinPlugin(net::io_context& io, Router& router) : io_(io), router_(router) {}
 
@@ -32,7 +32,7 @@ LinkStatus BuiltinPlugin::status() const {
 }
 
 Reply BuiltinPlugin::answer(std::string_view command) const {
-    command = trim(command);
+    command = trim_command(command);
     if (command == "plugins") {
         json plugins = json::array();
         router_.for_each_engine([&plugins](const std::string& name, const EngineLink& link) {

@@ -11,6 +11,10 @@ namespace portico {
 
 inline constexpr std::string_view builtin_plugin_name = "portico";
 
+// A command of the portico plugin without the spaces around it (the session
+// answers some of them itself: refresh, whoami).
+std::string_view trim_command(std::string_view text);
+
 class BuiltinPlugin final : public EngineLink {
 public:
     BuiltinPlugin(net::io_context& io, Router& router);

@@ -22,12 +22,6 @@ constexpr std::uint16_t token_expired_close = 4001;
 
 const CallerRef anonymous_caller;
 
-std::string_view trim_spaces(std::string_view text) {
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-    return text;
-}
-
 }  // namespace
 
 template <class NextLayer>
@@ -506,7 +500,7 @@ std::uint64_t WebSocketSession<NextLayer>::take_token(const std::string& plugin,
 
 template <class NextLayer>
 bool WebSocketSession<NextLayer>::handle_identity_command(const ClientRequest& request) {
-    const std::string_view command = trim_spaces(request.payload);
+    const std::string_view command = trim_command(request.payload);
     constexpr std::string_view refresh = "refresh";
     if (command.substr(0, refresh.size()) == refresh &&
         (command.size() == refresh.size() || command[refresh.size()] == ' ')) {
@@ -514,7 +508,7 @@ bool WebSocketSession<NextLayer>::handle_identity_command(const ClientRequest& r
             send(format_error(request.context, "no_auth", "this gateway checks no tokens: there is nothing to refresh"));
             return true;
         }
-        refresh_identity(request.context, trim_spaces(command.substr(refresh.size())));
+        refresh_identity(request.context, trim_command(command.substr(refresh.size())));
         return true;
     }
     if (command == "whoami") {
