@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libboost1.81-dev libboost-program-options1.81-dev libzmq3-dev cppzmq-dev
           nlohmann-json3-dev libspdlog-dev libssl-dev libcpp-jwt-dev)
 if [ "${1:-}" = "test" ]; then
-  packages+=(catch2 clang libclang-rt-14-dev llvm)
+  packages+=(catch2 clang libclang-rt-14-dev llvm python3 python3-prometheus-client python3-websockets)
 fi
 
 missing=()

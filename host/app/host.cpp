@@ -50,6 +50,7 @@ Expected<void> Host::start() {
     }
     auto started = start_engines();
     if (started && config_.role != Role::engine) started = start_gateway();
+    if (started) started = start_ops();
     if (!started) {
         stop();
         return started;
@@ -78,6 +79,7 @@ Expected<void> Host::start_engines() {
     }
     // Called on the control thread, the thread that also sets and resets gateway_.
     isolated_.on_exit([this](const std::string& name, const std::string& endpoint) {
+        counters_.isolated_exits.add(name);
         if (gateway_) gateway_->engine_gone(name, endpoint);
     });
     auto started = isolated_.start(isolated);
@@ -86,7 +88,18 @@ Expected<void> Host::start_engines() {
 }
 
 Expected<void> Host::start_gateway() {
-    gateway_ = std::make_unique<Gateway>(config_.gateway, links_, control_, log_);
+    gateway_ = std::make_unique<Gateway>(config_.gateway, links_, control_, log_, config_.ops.metrics);
+    if (!config_.ops.has_listener()) {
+        add_ops_routes([this](std::string path, HttpRouteTable::Handler handler) {
+            gateway_->add_route(std::move(path), std::move(handler));
+        }, gateway_.get(), counters_, config_.ops.metrics);
+        boost::system::error_code ec;
+        const auto address = net::ip::make_address(config_.gateway.address, ec);
+        if (!ec && !address.is_loopback() && config_.ops.metrics)
+            log_.warn("/metrics is served on the gateway's listener {}, which is not a loopback address: set "
+                      "ops.listen to serve it (with /healthz and /readyz) on an address of its own",
+                      config_.gateway.address);
+    }
     for (const auto& plugin : config_.plugins) {
         const LinkSpec spec = link_spec(plugin);
         gateway_->set_plugin(spec);
@@ -108,6 +121,25 @@ Expected<void> Host::start_gateway() {
     announce_.line("portico: gateway listening on " + std::string(config_.gateway.tls ? "wss" : "ws") + "://" + host + ":" + std::to_string(gateway_port_) +
                    config_.gateway.path + " (" + std::to_string(config_.gateway.threads) + " thread" +
                    (config_.gateway.threads == 1 ? "" : "s") + ")");
+    return {};
+}
+
+Expected<void> Host::start_ops() {
+    if (!config_.ops.has_listener()) return {};
+    HttpRouteTable routes("");
+    add_ops_routes([&routes](std::string path, HttpRouteTable::Handler handler) {
+        routes.add(std::move(path), std::move(handler));
+    }, gateway_.get(), counters_, config_.ops.metrics);
+    ops_ = std::make_unique<OpsServer>(control_, std::move(routes), log_);
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(config_.ops.address, ec);
+    if (ec) return Error{"bad_address", config_.source + ": ops.listen: bad address " + config_.ops.address};
+    auto bound = ops_->start(tcp::endpoint(address, config_.ops.port));
+    if (!bound) return Error{bound.error().code, config_.source + ": " + bound.error().message};
+    ops_port_ = bound.value().port();
+    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    announce_.line("portico: ops listening on http://" + host + ":" + std::to_string(ops_port_) +
+                   (config_.ops.metrics ? " (/metrics, /healthz, /readyz)" : " (/healthz, /readyz)"));
     return {};
 }
 
@@ -139,6 +171,7 @@ nlohmann::json Host::ready_fields() const {
                             {"port", gateway_port_},
                             {"path", config_.gateway.path},
                             {"tls", config_.gateway.tls.has_value()}};
+    if (ops_) ready["ops"] = {{"address", config_.ops.address}, {"port", ops_port_}};
     return ready;
 }
 
@@ -170,6 +203,7 @@ void Host::run() {
 void Host::begin_shutdown() {
     if (shutting_down_.exchange(true)) return;
     signals_.cancel();
+    if (ops_) ops_->stop();
     // Construction in reverse, each step once every handler of the one before
     // has run: the gateway drains its clients, isolated engines drain and
     // exit, then the engines of this process stop.
@@ -218,10 +252,15 @@ Expected<std::string> Host::reload() {
     if (!running_ || shutting_down_) return Error{"not_running", "the host is not running"};
     if (!config_source_) return Error{"no_config_source", "no config file to read again"};
     auto next = config_source_();
-    if (!next) return next.error();
+    if (!next) {
+        ++counters_.reloads_refused;
+        return next.error();
+    }
     Reloader reloader(config_, engines_, isolated_, gateway_.get(), control_,
                       [this](const PluginConfig& plugin) { return link_spec(plugin); }, log_, announce_);
-    return reloader.reload(std::move(next).value());
+    auto applied = reloader.reload(std::move(next).value());
+    ++(applied ? counters_.reloads_applied : counters_.reloads_refused);
+    return applied;
 }
 
 void Host::request_stop() {
@@ -233,6 +272,8 @@ void Host::stop() {
     std::lock_guard<std::mutex> lock(reload_mutex_);
     // Construction in reverse: stop accepting and close clients, stop the
     // engines (their workers finish what they hold), then unload plugins.
+    if (ops_) ops_->stop();
+    ops_.reset();
     if (gateway_) gateway_->stop();
     gateway_.reset();
     isolated_.stop_now();

@@ -6,12 +6,14 @@
 #include "app/announcer.hpp"
 #include "app/engine_set.hpp"
 #include "app/isolated_engines.hpp"
+#include "app/ops_routes.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
 #include "engine/curve_authenticator.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/ops_server.hpp"
 #include "link/link_factory.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -54,12 +56,15 @@ public:
     const Config& config() const noexcept { return config_; }
     // After start(): what was actually bound (ports resolved).
     std::uint16_t gateway_port() const noexcept { return gateway_port_; }
+    std::uint16_t ops_port() const noexcept { return ops_port_; }
     std::string endpoint_of(const std::string& plugin) const;
 
 private:
     LinkSpec link_spec(const PluginConfig& plugin) const;
     Expected<void> start_engines();
     Expected<void> start_gateway();
+    // The ops routes on their own listener (ops.listen), when it names one.
+    Expected<void> start_ops();
     nlohmann::json ready_fields() const;
     void reload_in_background();
     // On the control thread: drains and stops everything without blocking it.
@@ -79,8 +84,11 @@ private:
     LinkFactory links_{zmq_context_, curve_keys_, log_};
     EngineSet engines_{zmq_context_, curve_keys_, log_};
     IsolatedEngines isolated_;  // control thread only
+    HostCounters counters_;
     std::unique_ptr<Gateway> gateway_;
     std::uint16_t gateway_port_ = 0;
+    std::unique_ptr<OpsServer> ops_;  // after gateway_, whose status its routes read
+    std::uint16_t ops_port_ = 0;
     bool running_ = false;
     std::atomic<bool> shutting_down_{false};  // set on the control thread
     std::function<Expected<Config>()> config_source_;

@@ -8,19 +8,26 @@
 
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 namespace {
 
 namespace po = boost::program_options;
 
-constexpr const char* synopsis = R"(usage: portico [--config FILE] [--role all|engine|gateway] [--log-level LEVEL]
+constexpr const char* synopsis = R"(usage: portico [--config FILE] [--role all|engine|gateway] [--log-level LEVEL] [--pid-file FILE]
        portico keygen          print a new CurveZMQ key pair (for the config's "curve")
        portico --print-default-config | --help | --version
 
 Serves engine plugins on zmq endpoints and routes WebSocket clients to them.
+Which plugins a running gateway serves is a WebSocket message, not a
+command: send "portico plugins" to it (the playground at http://HOST:PORT/
+lists them too), or GET /readyz for their engines.
 )";
 
 constexpr const char* signals_text = R"(
@@ -40,6 +47,8 @@ po::options_description options() {
          "WebSocket gateway only, routing to the engines each plugin's \"connect\" (or \"endpoint\") names")
         ("log-level", po::value<std::string>()->value_name("LEVEL"),
          "debug, info, warn, error or off (overrides the config)")
+        ("pid-file", po::value<std::string>()->value_name("FILE"),
+         "write the process id to FILE once serving; removed at exit")
         ("print-default-config", "print the built-in config and exit")
         ("help,h", "this text")
         ("version", "the version of portico and of its plugin API");
@@ -69,6 +78,32 @@ void raise_open_file_limit() {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
 }
+
+// Written whole (a temporary file renamed over it), so a reader never sees
+// half a number; removed when portico exits.
+class PidFile {
+public:
+    explicit PidFile(std::string path) : path_(std::move(path)) {}
+    ~PidFile() {
+        if (written_) std::filesystem::remove(path_, ignored_);
+    }
+    bool write() {
+        const std::string temporary = path_ + ".tmp";
+        {
+            std::ofstream out(temporary, std::ios::trunc);
+            out << getpid() << "\n";
+            if (!out.flush()) return false;
+        }
+        std::filesystem::rename(temporary, path_, ignored_);
+        written_ = !ignored_;
+        return written_;
+    }
+
+private:
+    std::string path_;
+    bool written_ = false;
+    std::error_code ignored_;
+};
 
 int fail_usage(const std::string& message) {
     std::cerr << "portico: " << message << "\n";
@@ -137,13 +172,22 @@ int main(int argc, char** argv) {
 
     raise_open_file_limit();
     const std::string source = config->source;
-    portico::Logger log(config->log_level);
+    portico::Logger log(config->log_level, nullptr, config->log_format);
     portico::Host host(std::move(config).value(), log, std::cout);
     host.set_config_source(load);
     auto started = host.start();
     if (!started) {
         std::cerr << "portico: " << source << ": " << started.error().message << "\n";
         return 1;
+    }
+    std::optional<PidFile> pid_file;
+    if (args.count("pid-file")) {
+        pid_file.emplace(args["pid-file"].as<std::string>());
+        if (!pid_file->write()) {
+            std::cerr << "portico: --pid-file: cannot write " << args["pid-file"].as<std::string>() << "\n";
+            host.stop();
+            return 1;
+        }
     }
     host.run();
     return 0;

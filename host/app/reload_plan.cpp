@@ -129,6 +129,8 @@ ReloadPlan plan_reload(const Config& current, const Config& next, const std::vec
     if (next.gateway.jwt && current.gateway.jwt) plan.jwt = next.gateway.jwt;
     if (next.plugin_dir != current.plugin_dir) plan.warnings.push_back("plugin_dir");
     if (next.curve != current.curve) plan.warnings.push_back("curve settings");
+    if (next.ops != current.ops) plan.warnings.push_back("ops settings");
+    if (next.log_format != current.log_format) plan.warnings.push_back("log_format");
     return plan;
 }
 

@@ -9,7 +9,11 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <map>
+#include <set>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 namespace portico {
 namespace {
@@ -24,6 +28,23 @@ constexpr std::string_view builtin_config = R"({
     "dice": { "endpoint": "tcp://127.0.0.1:5556", "workers": 2, "idempotent": true }
   }
 })";
+
+// Every key the config knows, object by object (also listed by config_keys()).
+using KeyList = std::initializer_list<std::string_view>;
+const KeyList root_keys = {"log_level", "log_format", "plugin_dir", "gateway", "ops", "plugins", "curve"};
+const KeyList gateway_keys = {"listen", "path", "threads", "max_message_bytes", "max_inflight_per_client",
+                                  "max_outbound_bytes", "drain_timeout_ms", "tls", "allowed_origins",
+                                  "max_connections", "max_connections_per_ip", "handshake_timeout_ms",
+                                  "ping_interval_ms", "pong_timeout_ms", "auth", "playground"};
+const KeyList tls_keys = {"cert_file", "key_file"};
+const KeyList auth_keys = {"jwt"};
+const KeyList jwt_keys = {"algorithms", "secret_file", "public_key_file", "issuer", "audience", "leeway_s"};
+const KeyList ops_keys = {"listen", "metrics"};
+const KeyList plugin_keys = {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
+                                 "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms",
+                                 "max_queued", "also_bind", "isolate", "rate_limit", "require_scope", "server_key"};
+const KeyList rate_limit_keys = {"per_second", "burst"};
+const KeyList curve_keys = {"key_file", "allowed_clients"};
 
 // Deep enough for any settings a plugin could want.
 constexpr std::size_t max_config_depth = 64;
@@ -42,8 +63,7 @@ std::string join_key(const std::string& parent, const std::string& key) {
     return parent.empty() ? key : parent + "." + key;
 }
 
-void refuse_unknown_keys(const json& object, const std::string& where,
-                         std::initializer_list<std::string_view> known) {
+void refuse_unknown_keys(const json& object, const std::string& where, KeyList known) {
     for (const auto& item : object.items()) {
         bool found = false;
         for (auto k : known) found = found || item.key() == k;
@@ -95,8 +115,8 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
     return (ec ? p : absolute).lexically_normal().string();
 }
 
-void parse_listen(const std::string& text, GatewayConfig& gateway) {
-    const std::string key = "gateway.listen";
+// "ADDRESS:PORT" (an IPv6 address in brackets) into its parts.
+std::pair<std::string, std::uint16_t> parse_listen(const std::string& text, const std::string& key) {
     const auto colon = text.rfind(':');
     if (colon == std::string::npos || colon + 1 == text.size())
         fail(key, "must be ADDRESS:PORT, e.g. 127.0.0.1:8088, got \"" + text + "\"");
@@ -109,19 +129,19 @@ void parse_listen(const std::string& text, GatewayConfig& gateway) {
     if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
         std::stoul(port) > 65535)
         fail(key, "port \"" + port + "\" must be a number from 0 to 65535");
-    gateway.address = host;
-    gateway.port = static_cast<std::uint16_t>(std::stoul(port));
+    return {host, static_cast<std::uint16_t>(std::stoul(port))};
 }
 
 std::chrono::milliseconds get_millis(const json& object, const std::string& parent, const char* key,
                                      std::chrono::milliseconds fallback, std::uint64_t min, std::uint64_t max);
+bool get_bool(const json& object, const std::string& parent, const char* key, bool fallback);
 
 std::optional<TlsConfig> parse_tls(const json& gateway, const std::string& base_dir) {
     auto it = gateway.find("tls");
     if (it == gateway.end()) return std::nullopt;
     const std::string where = "gateway.tls";
     require_object(*it, where);
-    refuse_unknown_keys(*it, where, {"cert_file", "key_file"});
+    refuse_unknown_keys(*it, where, tls_keys);
     TlsConfig tls;
     tls.cert_file = resolve_path(get_string(*it, where, "cert_file", "", true), base_dir);
     tls.key_file = resolve_path(get_string(*it, where, "key_file", "", true), base_dir);
@@ -132,12 +152,12 @@ std::optional<JwtConfig> parse_auth(const json& gateway, const std::string& base
     auto it = gateway.find("auth");
     if (it == gateway.end()) return std::nullopt;
     require_object(*it, "gateway.auth");
-    refuse_unknown_keys(*it, "gateway.auth", {"jwt"});
+    refuse_unknown_keys(*it, "gateway.auth", auth_keys);
     auto jwt = it->find("jwt");
     if (jwt == it->end()) fail("gateway.auth.jwt", "is required (the only kind of auth)");
     const std::string where = "gateway.auth.jwt";
     require_object(*jwt, where);
-    refuse_unknown_keys(*jwt, where, {"algorithms", "secret_file", "public_key_file", "issuer", "audience", "leeway_s"});
+    refuse_unknown_keys(*jwt, where, jwt_keys);
     JwtConfig config;
     const std::string list_key = where + ".algorithms";
     auto algorithms = jwt->find("algorithms");
@@ -198,13 +218,10 @@ std::vector<std::string> parse_allowed_origins(const json& gateway, std::vector<
 GatewayConfig parse_gateway(const json& value, const std::string& base_dir) {
     const std::string where = "gateway";
     require_object(value, where);
-    refuse_unknown_keys(value, where,
-                        {"listen", "path", "threads", "max_message_bytes", "max_inflight_per_client",
-                         "max_outbound_bytes", "drain_timeout_ms", "tls", "allowed_origins", "max_connections",
-                         "max_connections_per_ip", "handshake_timeout_ms", "ping_interval_ms", "pong_timeout_ms",
-                         "auth"});
+    refuse_unknown_keys(value, where, gateway_keys);
     GatewayConfig gateway;
-    parse_listen(get_string(value, where, "listen", "127.0.0.1:8088"), gateway);
+    std::tie(gateway.address, gateway.port) =
+        parse_listen(get_string(value, where, "listen", "127.0.0.1:8088"), "gateway.listen");
     gateway.path = get_string(value, where, "path", gateway.path);
     if (gateway.path.front() != '/') fail("gateway.path", "must start with '/'");
     gateway.threads = static_cast<unsigned>(get_unsigned(value, where, "threads", gateway.threads, 1, 64));
@@ -228,7 +245,20 @@ GatewayConfig parse_gateway(const json& value, const std::string& base_dir) {
         fail("gateway.ping_interval_ms", "must be 0 (no pings) or from 100 to 3600000");
     gateway.pong_timeout = get_millis(value, where, "pong_timeout_ms", gateway.pong_timeout, 100, 600'000);
     gateway.jwt = parse_auth(value, base_dir);
+    gateway.playground = get_bool(value, where, "playground", gateway.playground);
     return gateway;
+}
+
+OpsConfig parse_ops(const json& root) {
+    OpsConfig ops;
+    auto it = root.find("ops");
+    if (it == root.end()) return ops;
+    const std::string where = "ops";
+    require_object(*it, where);
+    refuse_unknown_keys(*it, where, ops_keys);
+    if (it->contains("listen")) std::tie(ops.address, ops.port) = parse_listen(get_string(*it, where, "listen", ""), "ops.listen");
+    ops.metrics = get_bool(*it, where, "metrics", ops.metrics);
+    return ops;
 }
 
 std::string normalise_endpoint(std::string endpoint, const std::string& key) {
@@ -238,6 +268,20 @@ std::string normalise_endpoint(std::string endpoint, const std::string& key) {
     // zmq spells "any free port" as '*'; accept the socket convention ':0' too.
     if (tcp && endpoint.size() > 2 && endpoint.compare(endpoint.size() - 2, 2, ":0") == 0)
         endpoint.replace(endpoint.size() - 1, 1, "*");
+    if (tcp) {
+        const auto colon = endpoint.rfind(':');
+        const std::string host = endpoint.substr(6, colon == std::string::npos || colon < 6 ? 0 : colon - 6);
+        const std::string port = colon == std::string::npos || colon < 6 ? "" : endpoint.substr(colon + 1);
+        if (host.empty() || port.empty())
+            fail(key, "must be tcp://HOST:PORT, e.g. tcp://127.0.0.1:5556, got \"" + endpoint + "\"");
+        // zmq would take the number modulo 65536 and bind another port.
+        if (port != "*" && (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+                            std::stoul(port) == 0 || std::stoul(port) > 65535))
+            fail(key, "port \"" + port + "\" must be a number from 1 to 65535, or 0 or * for any free port");
+        // zmq binds to an interface's address, never a host name, and would
+        // fail with "No such device": the one name everybody means is mapped.
+        if (host == "localhost") endpoint = "tcp://127.0.0.1:" + port;
+    }
     return endpoint;
 }
 
@@ -283,10 +327,7 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
         fail(where, "a plugin name is 1 to 32 characters of a-z, 0-9, '_' and '-'");
     if (name == "portico") fail(where, "the name \"portico\" is the gateway's own plugin");
     require_object(value, where);
-    refuse_unknown_keys(value, where,
-                        {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
-                         "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms", "max_queued",
-                         "also_bind", "isolate", "rate_limit", "require_scope", "server_key"});
+    refuse_unknown_keys(value, where, plugin_keys);
     PluginConfig plugin;
     plugin.name = name;
     const std::string library = get_string(value, where, "library", "");
@@ -315,7 +356,7 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     if (auto it = value.find("rate_limit"); it != value.end()) {
         const std::string key = where + ".rate_limit";
         require_object(*it, key);
-        refuse_unknown_keys(*it, key, {"per_second", "burst"});
+        refuse_unknown_keys(*it, key, rate_limit_keys);
         auto rate = it->find("per_second");
         if (rate == it->end()) fail(key + ".per_second", "is required");
         if (!rate->is_number() || !(rate->get<double>() >= 0.001) || rate->get<double>() > 1e6)
@@ -412,6 +453,43 @@ private:
     std::string where_;
 };
 
+// Finds the first key given twice in one object (nlohmann keeps the last
+// silently), with its path, from the parser's callback events.
+class DuplicateKeyFinder {
+public:
+    void see(json::parse_event_t event, const json& parsed) {
+        switch (event) {
+            case json::parse_event_t::object_start: frames_.push_back({false, {}, {}}); break;
+            case json::parse_event_t::array_start: frames_.push_back({true, {}, {}}); break;
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                if (!frames_.empty()) frames_.pop_back();
+                break;
+            case json::parse_event_t::key: {
+                if (frames_.empty() || !parsed.is_string()) break;
+                Frame& top = frames_.back();
+                top.key = parsed.get<std::string>();
+                if (!top.keys.insert(top.key).second && found_.empty()) {
+                    for (const auto& frame : frames_)
+                        found_ = frame.array ? found_ + "[]" : join_key(found_, frame.key);
+                }
+                break;
+            }
+            case json::parse_event_t::value: break;
+        }
+    }
+    const std::string& found() const noexcept { return found_; }
+
+private:
+    struct Frame {
+        bool array;
+        std::set<std::string> keys;
+        std::string key;
+    };
+    std::vector<Frame> frames_;
+    std::string found_;
+};
+
 std::string describe_json_error(std::string_view text, const json::exception& e) {
     // nlohmann's message without its "[json.exception....] " prefix.
     std::string what = e.what();
@@ -436,7 +514,7 @@ std::optional<CurveConfig> parse_curve(const json& root, const std::string& base
     auto it = root.find("curve");
     if (it == root.end()) return std::nullopt;
     require_object(*it, "curve");
-    refuse_unknown_keys(*it, "curve", {"key_file", "allowed_clients"});
+    refuse_unknown_keys(*it, "curve", curve_keys);
     CurveConfig curve;
     curve.key_file = resolve_path(get_string(*it, "curve", "key_file", "", true), base_dir);
     if (auto list = it->find("allowed_clients"); list != it->end()) {
@@ -455,18 +533,25 @@ std::optional<CurveConfig> parse_curve(const json& root, const std::string& base
 
 Config parse_document(const json& root, const std::string& base_dir, const ConfigDefaults& defaults) {
     require_object(root, "(top level)");
-    refuse_unknown_keys(root, "", {"log_level", "plugin_dir", "gateway", "plugins", "curve"});
+    refuse_unknown_keys(root, "", root_keys);
     Config config;
     config.role = defaults.role;
     const std::string level = get_string(root, "", "log_level", "info");
     const auto parsed_level = parse_log_level(level);
     if (!parsed_level) fail("log_level", "must be one of debug, info, warn, error, off");
     config.log_level = *parsed_level;
+    const std::string format = get_string(root, "", "log_format", "text");
+    if (format == "json") config.log_format = LogFormat::json;
+    else if (format != "text") fail("log_format", "must be \"text\" or \"json\"");
 
     const std::string dir = get_string(root, "", "plugin_dir", "");
     config.plugin_dir = dir.empty() ? defaults.plugin_dir : resolve_path(dir, base_dir);
 
     config.gateway = parse_gateway(root.contains("gateway") ? root.at("gateway") : json::object(), base_dir);
+    config.ops = parse_ops(root);
+    if (config.ops.has_listener() && config.ops.address == config.gateway.address &&
+        config.ops.port == config.gateway.port && config.ops.port != 0)
+        fail("ops.listen", "is the gateway's own address: leave it out to serve the ops routes there");
 
     auto plugins = root.find("plugins");
     if (plugins == root.end()) fail("plugins", "is required: name at least one plugin");
@@ -475,6 +560,21 @@ Config parse_document(const json& root, const std::string& base_dir, const Confi
     for (const auto& item : plugins->items())
         config.plugins.push_back(parse_plugin(item.key(), item.value(), config.plugin_dir, base_dir, config.role));
     config.curve = parse_curve(root, base_dir);
+    // Two plugins cannot bind one address; the second would fail at start-up
+    // with zmq's "Address already in use" and no name.
+    std::map<std::string, std::string> bound_by;
+    for (const auto& plugin : config.plugins) {
+        if (!plugin.served_here(config.role)) continue;
+        std::vector<std::string> addresses{plugin.serve.endpoint};
+        addresses.insert(addresses.end(), plugin.serve.also_bind.begin(), plugin.serve.also_bind.end());
+        for (const auto& address : addresses) {
+            if (address.find('*') != std::string::npos) continue;  // any free port: never the same
+            const auto [it, fresh] = bound_by.emplace(address, plugin.name);
+            if (!fresh && it->second != plugin.name)
+                fail("plugins." + plugin.name + ".endpoint",
+                     address + " is also the endpoint of plugin \"" + it->second + "\": give each plugin its own");
+        }
+    }
     for (const auto& plugin : config.plugins) {
         if (!plugin.route.server_key.empty() && !config.curve)
             fail("plugins." + plugin.name + ".server_key", "needs curve.key_file: the link's own key pair");
@@ -512,15 +612,20 @@ Expected<Config> parse_config(std::string_view text, const std::string& source, 
         // Bounded while parsing: a hostile nesting must not recurse deep
         // later, when the document is copied, dumped or destroyed.
         bool too_deep = false;
-        json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
+        DuplicateKeyFinder duplicates;
+        json::parser_callback_t check = [&too_deep, &duplicates](int depth, json::parse_event_t event, json& parsed) {
             const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
             if (depth + (opens ? 1 : 0) > static_cast<int>(max_config_depth)) too_deep = true;
+            duplicates.see(event, parsed);
             return !too_deep;
         };
-        root = json::parse(text.begin(), text.end(), limit_depth);
+        root = json::parse(text.begin(), text.end(), check);
         if (too_deep)
             return Error{"invalid_config", source + ": invalid JSON: nested deeper than " +
                                                std::to_string(max_config_depth) + " levels"};
+        if (!duplicates.found().empty())
+            return Error{"invalid_config", source + ": " + duplicates.found() +
+                                               ": appears twice in its object; JSON would keep only the last"};
     } catch (const json::exception& e) {
         // Any of nlohmann's errors (syntax, a number too large for a double, ...).
         return Error{"invalid_config", source + ": " + describe_json_error(text, e)};
@@ -554,6 +659,23 @@ Expected<Config> load_config_file(const std::string& path, const ConfigDefaults&
 }
 
 std::string_view default_config_text() { return builtin_config; }
+
+std::vector<std::string> config_keys() {
+    std::vector<std::string> keys;
+    auto add = [&keys](const std::string& prefix, KeyList list) {
+        for (const auto key : list) keys.push_back(prefix + std::string(key));
+    };
+    add("", root_keys);
+    add("gateway.", gateway_keys);
+    add("gateway.tls.", tls_keys);
+    add("gateway.auth.", auth_keys);
+    add("gateway.auth.jwt.", jwt_keys);
+    add("ops.", ops_keys);
+    add("plugins.NAME.", plugin_keys);
+    add("plugins.NAME.rate_limit.", rate_limit_keys);
+    add("curve.", curve_keys);
+    return keys;
+}
 
 Expected<Config> default_config(const ConfigDefaults& defaults) {
     return parse_config(builtin_config, "<built-in default config>", "", defaults);

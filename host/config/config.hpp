@@ -61,9 +61,23 @@ struct GatewayConfig {
     std::chrono::milliseconds ping_interval{30'000};     // silence after which a client is pinged; 0: never
     std::chrono::milliseconds pong_timeout{10'000};      // then, silence after which it is dropped
     std::optional<JwtConfig> jwt;                    // set: every upgrade needs a valid token
+    bool playground = true;                          // GET / serves the playground page (and /portico.js)
 
     bool operator==(const GatewayConfig&) const = default;
 };
+
+// The operator's endpoints: GET /metrics (Prometheus text), /healthz and
+// /readyz. Served on the gateway's listener unless `listen` names an address
+// of their own, and then only there.
+struct OpsConfig {
+    std::string address;  // empty: on the gateway's listener
+    std::uint16_t port = 0;
+    bool metrics = true;  // false: nothing is counted, /metrics answers 404
+
+    bool has_listener() const noexcept { return !address.empty(); }
+    bool operator==(const OpsConfig&) const = default;
+};
+
 
 // A plugin's entry, in three parts by what a change to it needs (a reload
 // compares the parts with their defaulted ==, so a field added to one can
@@ -145,8 +159,10 @@ struct Config {
     std::string source;  // the file it came from, for messages
     Role role = Role::all;
     LogLevel log_level = LogLevel::info;
+    LogFormat log_format = LogFormat::text;
     std::string plugin_dir;
     GatewayConfig gateway;
+    OpsConfig ops;
     std::vector<PluginConfig> plugins;
     std::optional<CurveConfig> curve;  // set: every zmq link speaks Curve
 
@@ -173,5 +189,9 @@ Expected<Config> default_config(const ConfigDefaults& defaults);
 std::string_view default_config_text();
 
 bool is_valid_plugin_name(std::string_view name);
+
+// Every key the parser reads, as dotted paths ("gateway.listen",
+// "plugins.NAME.workers"): for the test that keeps examples/portico.json whole.
+std::vector<std::string> config_keys();
 
 }  // namespace portico

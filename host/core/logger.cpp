@@ -4,6 +4,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <nlohmann/json.hpp>
+
 #include <iostream>
 
 namespace portico {
@@ -63,7 +65,16 @@ std::string_view to_string(LogLevel level) {
     return "?";
 }
 
-Logger::Logger(LogLevel level, std::ostream* out) : level_(level) {
+namespace {
+
+// A JSON string's text, quotes included; bytes that are not UTF-8 become U+FFFD.
+std::string json_string(std::string_view text) {
+    return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+Logger::Logger(LogLevel level, std::ostream* out, LogFormat format) : level_(level), format_(format) {
     // std::cerr, not stderr: a redirected std::cerr is followed.
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out ? *out : std::cerr, true);
     logger_ = std::make_shared<spdlog::logger>("portico", std::move(sink));
@@ -71,14 +82,41 @@ Logger::Logger(LogLevel level, std::ostream* out) : level_(level) {
     logger_->set_level(spdlog::level::trace);
     logger_->flush_on(spdlog::level::trace);
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<LevelName>('*').set_pattern("%H:%M:%S.%e %* %v");
+    // RFC 3339 with milliseconds. In JSON, %v is the message and its fields
+    // already encoded by write()/fields().
+    formatter->add_flag<LevelName>('*').set_pattern(format_ == LogFormat::json
+                                                       ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%*",%v})"
+                                                       : "%Y-%m-%dT%H:%M:%S.%eZ %* %v");
     logger_->set_formatter(std::move(formatter));
 }
 
 Logger::~Logger() = default;
 
 void Logger::write(LogLevel level, std::string_view message) {
+    if (format_ == LogFormat::json) {
+        logger_->log(to_spdlog(level), "\"message\":{}", json_string(message));
+        return;
+    }
     logger_->log(to_spdlog(level), "{}", message);
+}
+
+void Logger::fields(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+    if (!enabled(level)) return;
+    std::string line;
+    if (format_ == LogFormat::json) {
+        line = "\"message\":" + json_string(message);
+        for (const auto& field : fields) line += "," + json_string(field.key) + ":" + json_string(field.value);
+    } else {
+        line = std::string(message);
+        for (const auto& field : fields) {
+            line += ' ';
+            line += field.key;
+            line += '=';
+            // Quoted when it holds a space, so a line still splits into fields.
+            line += field.value.find_first_of(" \"") == std::string::npos ? field.value : json_string(field.value);
+        }
+    }
+    logger_->log(to_spdlog(level), "{}", line);
 }
 
 }  // namespace portico

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -22,14 +23,24 @@ class logger;
 namespace portico {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+// text: "2026-12-02T09:15:00.123Z info message key=value"; json: one object a
+// line, {"time", "level", "message", and the fields}.
+enum class LogFormat { text, json };
+
+// A named value that goes with a message (plugin, client, code, ...): a
+// field of its own in JSON lines, key=value after the message in text.
+struct LogField {
+    std::string_view key;
+    std::string value;
+};
 
 std::optional<LogLevel> parse_log_level(std::string_view text);
 std::string_view to_string(LogLevel level);
 
 class Logger {
 public:
-    // Lines go to `out` (stderr when null): "HH:MM:SS.mmm LEVEL message", UTC.
-    explicit Logger(LogLevel level = LogLevel::info, std::ostream* out = nullptr);
+    // Lines go to `out` (stderr when null), times in UTC.
+    explicit Logger(LogLevel level = LogLevel::info, std::ostream* out = nullptr, LogFormat format = LogFormat::text);
     ~Logger();
     Logger(const Logger&) = delete;
     Logger& operator=(const Logger&) = delete;
@@ -59,11 +70,15 @@ public:
         if (enabled(level)) write(level, fmt::format(format, std::forward<Args>(args)...));
     }
 
+    // A message with fields, if `level` is enabled.
+    void fields(LogLevel level, std::string_view message, std::initializer_list<LogField> fields);
+
     // One line, already formatted (written whatever the level).
     void write(LogLevel level, std::string_view message);
 
 private:
     std::atomic<LogLevel> level_;
+    LogFormat format_;
     std::shared_ptr<spdlog::logger> logger_;
 };
 

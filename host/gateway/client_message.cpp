@@ -42,8 +42,7 @@ ParsedMessage parse_shorthand(std::string_view text) {
     while (end < text.size() && !is_space(text[end])) ++end;
     const std::string_view plugin = text.substr(0, end);
     if (bad_plugin_name(plugin))
-        return reject(context, "unknown_plugin",
-                      "no plugin named " + json_quoted(plugin.substr(0, 40)) + ": send \"PLUGIN PAYLOAD\", e.g. \"dice 3d6\"");
+        return reject(context, "unknown_plugin", "no plugin named " + json_quoted(plugin.substr(0, 40)));
     ParsedMessage parsed;
     context.plugin = std::string(plugin);
     parsed.request = ClientRequest{std::move(context), std::string(trim(text.substr(end)))};

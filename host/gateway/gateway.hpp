@@ -14,7 +14,9 @@
 #include "gateway/token_verifier.hpp"
 #include "core/logger.hpp"
 #include "core/net.hpp"
+#include "core/prometheus_text.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -23,10 +25,26 @@
 
 namespace portico {
 
+// Whether every plugin has an engine in rotation on every loop (/readyz).
+struct Readiness {
+    bool ready = false;
+    std::string json;  // {"ready": ..., "plugins": {NAME: {"engines_alive", "engines_total"}}, "not_ready": [...]}
+};
+
 class Gateway {
 public:
-    Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_context& control, Logger& log);
+    // `metrics`: whether the loops count for /metrics (ops.metrics).
+    Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_context& control, Logger& log,
+            bool metrics = true);
     ~Gateway();
+
+    // Serves GET `path` on the gateway's listener (the ops routes, the
+    // playground). Before start() only: the table is read by every loop.
+    void add_route(std::string path, HttpRouteTable::Handler handler);
+    // Any thread: the gateway's families for /metrics, summed over the loops.
+    void write_metrics(PrometheusText& out) const;
+    // Any thread: for /readyz. Not ready while stopping.
+    Readiness readiness() const;
 
     // Routes a plugin to its engines (adds or replaces; also while running).
     void set_plugin(const LinkSpec& spec);
@@ -73,7 +91,8 @@ private:
     TlsContextStore tls_;
     std::vector<std::unique_ptr<GatewayLoop>> loops_;
     std::unique_ptr<Listener> listener_;
-    bool running_ = false;
+    bool metrics_ = true;
+    std::atomic<bool> running_{false};
     net::steady_timer drain_timer_;  // the bound on async_stop()
     std::size_t loops_draining_ = 0;
     std::function<void()> stop_done_;

@@ -6,9 +6,11 @@
 
 namespace portico {
 
-GatewayLoop::GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log)
+GatewayLoop::GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log,
+                         bool metrics)
     : log_(log),
       status_changed_(std::move(status_changed)),
+      router_(metrics ? &metrics_ : nullptr),
       work_(net::make_work_guard(io_)),
       links_(links.for_loop(io_, router_, status_changed_)) {
     router_.add_engine(std::string(builtin_plugin_name), builtin_);
@@ -104,6 +106,13 @@ std::size_t GatewayLoop::plugins_without_engine() const {
     std::size_t missing = links_pending_.load();
     for (const auto& [name, link] : engines_) missing += link->status().engines_alive == 0;
     return missing;
+}
+
+std::map<std::string, LinkStatus> GatewayLoop::link_statuses() const {
+    std::lock_guard<std::mutex> lock(engines_mutex_);
+    std::map<std::string, LinkStatus> statuses;
+    for (const auto& [name, link] : engines_) statuses.emplace(name, link->status());
+    return statuses;
 }
 
 void GatewayLoop::shut_down_clients(std::function<void()> when_empty) {

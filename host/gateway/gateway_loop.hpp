@@ -24,8 +24,9 @@ namespace portico {
 class GatewayLoop {
 public:
     // `status_changed` runs on the loop's thread when a plugin's engines in
-    // rotation may have changed (see plugins_without_engine()).
-    GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log);
+    // rotation may have changed (see plugins_without_engine()); `metrics`:
+    // whether the loop counts for /metrics.
+    GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log, bool metrics = true);
     ~GatewayLoop();
     GatewayLoop(const GatewayLoop&) = delete;
     GatewayLoop& operator=(const GatewayLoop&) = delete;
@@ -43,6 +44,11 @@ public:
     void start();
     // Any thread: plugins routed here without an engine in rotation yet.
     std::size_t plugins_without_engine() const;
+    // Any thread: the status of each plugin's link on this loop (the
+    // gateway's own plugin aside), by plugin name.
+    std::map<std::string, LinkStatus> link_statuses() const;
+    // Any thread: this loop's counters (all zero when metrics are off).
+    const LoopMetrics& metrics() const noexcept { return metrics_; }
     // Asks every connection to close (1001) from the loop's own thread;
     // `when_empty` runs on that thread once the last one has gone.
     void shut_down_clients(std::function<void()> when_empty);
@@ -55,6 +61,7 @@ private:
 
     Logger& log_;
     std::function<void()> status_changed_;
+    LoopMetrics metrics_;
     Router router_;  // declared before io_: destroyed sessions still unregister from it
     net::io_context io_{1};
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;

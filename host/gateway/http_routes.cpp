@@ -35,7 +35,7 @@ HttpRouteTable::Decision HttpRouteTable::route(const HttpRequest& request) const
 HttpRouteTable::Decision HttpRouteTable::decide(const HttpRequest& request) const {
     Decision decision;
     const std::string_view path = target_path(request.target());
-    if (path == websocket_path_) {
+    if (!websocket_path_.empty() && path == websocket_path_) {
         if (websocket::is_upgrade(request)) {
             decision.upgrade = true;
             return decision;
@@ -48,7 +48,9 @@ HttpRouteTable::Decision HttpRouteTable::decide(const HttpRequest& request) cons
     const auto it = routes_.find(path);
     if (it == routes_.end()) {
         decision.response = make_http_response(
-            http::status::not_found, "not found: the portico WebSocket gateway is at " + websocket_path_ + "\n");
+            http::status::not_found, websocket_path_.empty()
+                                         ? std::string("not found\n")
+                                         : "not found: the portico WebSocket gateway is at " + websocket_path_ + "\n");
         return decision;
     }
     if (request.method() != http::verb::get && request.method() != http::verb::head) {

@@ -25,6 +25,7 @@ class HttpRouteTable {
 public:
     using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+    // `websocket_path` empty: no upgrade is served here (the ops listener).
     explicit HttpRouteTable(std::string websocket_path);
 
     // Serves GET (and HEAD) on `path`, the target without its query string.

@@ -4,23 +4,23 @@
 
 namespace portico {
 
-void PendingRequests::add(std::uint64_t id, ReplyContext context, Clock::time_point deadline) {
-    pending_.emplace(id, Entry{std::move(context), deadline});
+void PendingRequests::add(std::uint64_t id, ReplyContext context, Clock::time_point deadline, RequestMeter meter) {
+    pending_.emplace(id, Entry{PendingRequest{std::move(context), meter}, deadline});
 }
 
-std::optional<ReplyContext> PendingRequests::take(std::uint64_t id) {
+std::optional<PendingRequest> PendingRequests::take(std::uint64_t id) {
     auto it = pending_.find(id);
     if (it == pending_.end()) return std::nullopt;
-    ReplyContext context = std::move(it->second.context);
+    PendingRequest request = std::move(it->second.request);
     pending_.erase(it);
-    return context;
+    return request;
 }
 
 PendingRequests::Expired PendingRequests::take_expired(Clock::time_point now) {
     Expired expired{{}, Clock::time_point::max()};
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->second.deadline <= now) {
-            expired.requests.push_back(std::move(it->second.context));
+            expired.requests.push_back(std::move(it->second.request));
             it = pending_.erase(it);
         } else {
             expired.next = std::min(expired.next, it->second.deadline);
@@ -36,10 +36,10 @@ PendingRequests::Clock::time_point PendingRequests::latest_deadline() const noex
     return latest;
 }
 
-std::vector<ReplyContext> PendingRequests::take_all() {
-    std::vector<ReplyContext> all;
+std::vector<PendingRequest> PendingRequests::take_all() {
+    std::vector<PendingRequest> all;
     all.reserve(pending_.size());
-    for (auto& [id, entry] : pending_) all.push_back(std::move(entry.context));
+    for (auto& [id, entry] : pending_) all.push_back(std::move(entry.request));
     pending_.clear();
     return all;
 }

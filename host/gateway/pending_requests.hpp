@@ -5,6 +5,7 @@
 // whatever is taken out here has been answered, so every request gets exactly
 // one reply (a late engine reply finds nothing to take).
 #include "gateway/client_message.hpp"
+#include "gateway/gateway_metrics.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -14,35 +15,39 @@
 
 namespace portico {
 
+// A request that waits: what its reply needs, and its measurement.
+struct PendingRequest {
+    ReplyContext context;
+    RequestMeter meter;
+};
+
 class PendingRequests {
 public:
     using Clock = std::chrono::steady_clock;
 
     // The id for the next request of this connection (never reused).
     std::uint64_t next_id() noexcept { return next_id_++; }
-    void add(std::uint64_t id, ReplyContext context, Clock::time_point deadline);
+    void add(std::uint64_t id, ReplyContext context, Clock::time_point deadline, RequestMeter meter = {});
     // The request `id` is answered now: what its reply needs, or nothing when
     // it is not pending (timed out, already answered, never sent).
-    std::optional<ReplyContext> take(std::uint64_t id);
+    std::optional<PendingRequest> take(std::uint64_t id);
 
     struct Expired {
-        std::vector<ReplyContext> requests;  // their deadline has passed: taken out
+        std::vector<PendingRequest> requests;  // their deadline has passed: taken out
         Clock::time_point next;              // the earliest deadline left (max(): none)
     };
     Expired take_expired(Clock::time_point now);
     // The last deadline of those pending (min() when none is).
     Clock::time_point latest_deadline() const noexcept;
-    // Everything, taken out (the drain deadline passed).
-    std::vector<ReplyContext> take_all();
-    // Forgets everything: nobody is left to answer.
-    void clear() noexcept { pending_.clear(); }
+    // Everything, taken out (the drain deadline passed, or nobody is left to answer).
+    std::vector<PendingRequest> take_all();
 
     std::size_t size() const noexcept { return pending_.size(); }
     bool empty() const noexcept { return pending_.empty(); }
 
 private:
     struct Entry {
-        ReplyContext context;
+        PendingRequest request;
         Clock::time_point deadline;
     };
     std::uint64_t next_id_ = 1;

@@ -8,7 +8,8 @@ namespace portico {
 void Router::add_engine(const std::string& plugin, EngineLink& link, const RateLimit& rate_limit,
                         std::string require_scope) {
     auto buckets = rate_limit.limited() ? std::make_shared<UserRateBuckets>() : nullptr;
-    engines_[plugin] = PluginRoute{&link, rate_limit, std::move(require_scope), std::move(buckets)};
+    PluginCounters* counters = metrics_ ? &metrics_->plugin(plugin) : nullptr;
+    engines_[plugin] = PluginRoute{&link, rate_limit, std::move(require_scope), std::move(buckets), counters};
 }
 
 void Router::remove_engine(const std::string& plugin) { engines_.erase(plugin); }

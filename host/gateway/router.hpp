@@ -4,6 +4,7 @@
 // keeps a connection alive: it holds weak references, and a connection
 // removes itself when it ends. A reply for a client that has gone is dropped.
 #include "config/config.hpp"
+#include "gateway/gateway_metrics.hpp"
 #include "gateway/user_rate_buckets.hpp"
 #include "link/engine_link.hpp"
 
@@ -36,10 +37,15 @@ struct PluginRoute {
     RateLimit rate_limit;
     std::string require_scope;                    // empty: any caller
     std::shared_ptr<UserRateBuckets> user_buckets;  // rate-limited: the buckets of callers with a subject
+    PluginCounters* counters = nullptr;             // null: metrics are off
 };
 
 class Router final : public ReplyHandler {
 public:
+    // `metrics`: this loop's counters, or null when metrics are off.
+    explicit Router(LoopMetrics* metrics = nullptr) : metrics_(metrics) {}
+    LoopMetrics* metrics() const noexcept { return metrics_; }
+
     // Adds or replaces the link for `plugin`.
     void add_engine(const std::string& plugin, EngineLink& link, const RateLimit& rate_limit = {},
                     std::string require_scope = {});
@@ -67,6 +73,7 @@ public:
     std::size_t client_count() const noexcept { return client_count_.load(std::memory_order_relaxed); }
 
 private:
+    LoopMetrics* metrics_;
     std::map<std::string, PluginRoute, std::less<>> engines_;
     std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
     std::atomic<std::size_t> client_count_{0};

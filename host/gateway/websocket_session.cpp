@@ -25,13 +25,19 @@ const CallerRef anonymous_caller;
 }  // namespace
 
 template <class NextLayer>
-WebSocketSession<NextLayer>::~WebSocketSession() { router_.remove_client(client_id_); }
+WebSocketSession<NextLayer>::~WebSocketSession() {
+    router_.remove_client(client_id_);
+    if (metrics_) metrics_->closes.add(std::to_string(close_code_));
+    if (log_.enabled(LogLevel::debug))
+        log_.fields(LogLevel::debug, "connection closed", {{"client", client_id_}, {"code", std::to_string(close_code_)}});
+}
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::run(http::request<http::string_body> request, std::string_view early_bytes,
                                       Clock::time_point handshake_deadline) {
     // Known to the router from here on, so that a shutdown reaches it too.
     router_.add_client(client_id_, this->weak_from_this());
+    if (metrics_) metrics_->connections_total.add();
     auto& stream = ws_.next_layer();
     stream.prime(early_bytes);
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
@@ -57,12 +63,14 @@ void WebSocketSession<NextLayer>::on_accept(const beast::error_code& ec) {
         end_connection();
         return;
     }
-    if (identity_) {
-        log_.debug("client {} connected as \"{}\"", client_id_, identity_->token.caller->subject);
-        arm_expiry();
-    } else {
-        log_.debug("client {} connected", client_id_);
+    if (log_.enabled(LogLevel::debug)) {
+        if (identity_)
+            log_.fields(LogLevel::debug, "connection opened",
+                        {{"client", client_id_}, {"subject", identity_->token.caller->subject}});
+        else
+            log_.fields(LogLevel::debug, "connection opened", {{"client", client_id_}});
     }
+    if (identity_) arm_expiry();
     // From here on, what Beast writes is frames (see GatewayStream).
     ws_.next_layer().set_close_gate(this);
     // Beast's limit on the closing handshake; the close timer cuts it anyway.
@@ -125,21 +133,23 @@ void WebSocketSession<NextLayer>::start_read() {
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::on_read(const beast::error_code& ec, std::size_t) {
+void WebSocketSession<NextLayer>::on_read(const beast::error_code& ec, std::size_t bytes) {
     reading_ = false;
     heard_since_check_ = true;
     if (ec) {
+        note_close(ec);
         // closed: a normal close; message_too_big, bad UTF-8: Beast has sent 1009/1007.
         if (ec != websocket::error::closed && ec != net::error::operation_aborted)
             log_.debug("client {}: {}", client_id_, ec.message());
         end_connection();
         return;
     }
+    if (metrics_) metrics_->bytes_in.add(bytes);
     if (state_ == State::open || state_ == State::draining) {
         if (ws_.got_binary()) {
             ReplyContext context;
             context.form = MessageForm::envelope;
-            send(format_error(context, "binary_frame", "binary frames are not supported: send text frames"));
+            reject(context, "binary_frame", "binary frames are not supported: send text frames");
         } else {
             const auto data = read_buffer_.cdata();
             handle_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
@@ -156,31 +166,38 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
     ParsedMessage parsed = parse_client_message(text);
     if (parsed.rejected) {
-        send(format_error(parsed.rejected->context, parsed.rejected->error.code, parsed.rejected->error.message));
+        const Error& error = parsed.rejected->error;
+        // A name no plugin can have reads like one that is not served: "DICE 3d6" as "dic 3d6".
+        reject(parsed.rejected->context, error.code,
+               error.code == "unknown_plugin" ? error.message + "; plugins here: " + router_.plugin_list()
+                                              : error.message);
         return;
     }
     ClientRequest& request = *parsed.request;
     if (state_ == State::draining) {
-        send(format_error(request.context, "shutting_down", "the gateway is shutting down"));
+        reject(request.context, "shutting_down", "the gateway is shutting down");
         return;
     }
     if (request.context.plugin == builtin_plugin_name && handle_identity_command(request)) return;
     const PluginRoute* route = router_.find_route(request.context.plugin);
     if (route == nullptr) {
-        send(format_error(request.context, "unknown_plugin",
-                          "no plugin named \"" + request.context.plugin + "\"; plugins here: " +
-                              router_.plugin_list()));
+        reject(request.context, "unknown_plugin",
+               "no plugin named " + nlohmann::json(request.context.plugin).dump() + "; plugins here: " +
+                   router_.plugin_list());
         return;
     }
+    const auto received = Clock::now();
     if (!route->require_scope.empty() && !(identity_ && identity_->token.has_scope(route->require_scope))) {
-        send(format_error(request.context, "forbidden",
-                          "plugin \"" + request.context.plugin + "\" needs the scope \"" + route->require_scope +
-                              "\", which your token does not hold"));
+        refuse(*route, "forbidden",
+               format_error(request.context, "forbidden",
+                            "plugin \"" + request.context.plugin + "\" needs the scope \"" + route->require_scope +
+                                "\", which your token does not hold"),
+               received);
         return;
     }
     if (route->rate_limit.limited()) {
         if (const std::uint64_t wait_ms = take_token(request.context.plugin, *route)) {
-            send(format_rate_limited(request.context, wait_ms));
+            refuse(*route, "rate_limited", format_rate_limited(request.context, wait_ms), received);
             return;
         }
     }
@@ -189,21 +206,65 @@ void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
     switch (engine->send(request_id, client_id_, request.payload, identity_ ? identity_->token.caller : anonymous_caller)) {
         case SendResult::sent: break;
         case SendResult::unavailable:
-            send(format_error(request.context, "unavailable",
-                              "plugin \"" + request.context.plugin + "\" has no engine available"));
+            refuse(*route, "unavailable",
+                   format_error(request.context, "unavailable",
+                                "plugin \"" + request.context.plugin + "\" has no engine available"),
+                   received);
             return;
     }
-    const auto deadline = Clock::now() + engine->timeout();
-    pending_.add(request_id, std::move(request.context), deadline);
+    if (route->counters) route->counters->started.add();
+    const auto deadline = received + engine->timeout();
+    pending_.add(request_id, std::move(request.context), deadline, RequestMeter{route->counters, received});
     track_deadline(deadline);
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::reject(const ReplyContext& context, std::string_view code,
+                                         const std::string& message) {
+    if (metrics_) metrics_->rejected.add(code);
+    send(format_error(context, code, message));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::refuse(const PluginRoute& route, std::string_view code, std::string reply,
+                                         Clock::time_point received) {
+    if (route.counters) {
+        route.counters->started.add();
+        RequestMeter{route.counters, received}.finish(code, Clock::now());
+    }
+    send(std::move(reply));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::answer_error(const PendingRequest& request, std::string_view code,
+                                               const std::string& message) {
+    request.meter.finish(code, Clock::now());
+    send(format_error(request.context, code, message));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::drop_pending() {
+    if (pending_.empty()) return;
+    const auto now = Clock::now();
+    for (const auto& request : pending_.take_all()) request.meter.finish("closed", now);
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::note_close(const beast::error_code& ec) {
+    if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_.reason().code);
+    else if (ec == websocket::error::message_too_big) close_code_ = 1009;
+    else if (ec == websocket::error::bad_frame_payload) close_code_ = 1007;
+    else if (ec == websocket::condition::protocol_violation) close_code_ = 1002;
 }
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
     // Taken before send(): an overflow there clears what is pending.
-    const auto context = pending_.take(reply.request_id);
-    if (!context) return;  // timed out or closing: already answered or nobody to answer
-    send(format_engine_reply(*context, reply.reply));
+    const auto request = pending_.take(reply.request_id);
+    if (!request) return;  // timed out or closing: already answered or nobody to answer
+    request->meter.finish(reply.reply.ok() ? std::string_view("ok") : std::string_view(reply.reply.code()),
+                          Clock::now());
+    send(format_engine_reply(request->context, reply.reply));
     finish_drain_if_done();
     do_read();
 }
@@ -212,18 +273,21 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::send(std::string message) {
     if (state_ == State::closing || state_ == State::ended) return;
     if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
-        log_.warn("client {} reads too slowly: over {} bytes of replies wait; closing it (1008)", client_id_,
-                  config_.max_outbound_bytes);
+        log_.fields(LogLevel::warn,
+                    "client reads too slowly: over " + std::to_string(config_.max_outbound_bytes) +
+                        " bytes of replies wait; closing it",
+                    {{"client", client_id_}, {"code", "1008"}});
         // What is not yet in Beast's hands goes.
         outbox_.clear();
         if (state_ == State::peer_closing) {
-            pending_.clear();
+            drop_pending();
             release_peer_close();
             return;
         }
         begin_close(websocket::close_code::policy_error, "outbound buffer limit exceeded");
         return;
     }
+    if (metrics_) metrics_->bytes_out.add(message.size());
     outbox_.push(std::move(message));
     do_write();
 }
@@ -338,7 +402,7 @@ void WebSocketSession<NextLayer>::release_peer_close() {
 template <class NextLayer>
 void WebSocketSession<NextLayer>::end_connection() {
     state_ = State::ended;
-    pending_.clear();  // their replies are dropped when they come
+    drop_pending();  // their replies are dropped when they come
     deadline_timer_.cancel();
     close_timer_.cancel();
     if (identity_) identity_->expiry.cancel();
@@ -410,7 +474,8 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::begin_close(websocket::close_code code, const char* reason) {
     state_ = State::closing;
     paused_self_.reset();  // the close and its timer keep it alive from here
-    pending_.clear();
+    close_code_ = static_cast<std::uint16_t>(code);
+    drop_pending();
     deadline_timer_.cancel();
     close_after_write_ = PendingClose{code, reason};
     arm_close_timer(close_grace);
@@ -433,16 +498,16 @@ void WebSocketSession<NextLayer>::on_close_timer(const beast::error_code& ec) {
         case State::handshaking:
         case State::draining: {
             // The drain deadline passed: what is still pending gets its one reply now.
-            for (const auto& context : pending_.take_all())
-                send(format_error(context, "shutting_down",
-                                  "the gateway shut down before plugin \"" + context.plugin + "\" replied"));
+            for (const auto& request : pending_.take_all())
+                answer_error(request, "shutting_down",
+                             "the gateway shut down before plugin \"" + request.context.plugin + "\" replied");
             if (state_ == State::draining) begin_close(websocket::close_code::going_away, "server shutting down");
             return;
         }
         case State::peer_closing:
             // Past every deadline and still owed: answer them now, then close.
-            for (const auto& context : pending_.take_all())
-                send(format_error(context, "timeout", "plugin \"" + context.plugin + "\" did not reply in time"));
+            for (const auto& request : pending_.take_all())
+                answer_error(request, "timeout", "plugin \"" + request.context.plugin + "\" did not reply in time");
             if (state_ == State::peer_closing) write_owed_replies();
             return;
         case State::open:
@@ -573,9 +638,9 @@ void WebSocketSession<NextLayer>::on_token_expired(const beast::error_code& ec) 
     if (identity_->expiry.expiry() > Clock::now()) return;
     log_.debug("client {}: token of \"{}\" expired; closing ({})", client_id_, identity_->token.caller->subject,
                token_expired_close);
-    for (const auto& context : pending_.take_all())
-        send(format_error(context, "token_expired", "the connection's token expired before plugin \"" +
-                                                        context.plugin + "\" replied"));
+    for (const auto& request : pending_.take_all())
+        answer_error(request, "token_expired",
+                     "the connection's token expired before plugin \"" + request.context.plugin + "\" replied");
     if (state_ != State::open && state_ != State::draining) return;  // the replies overflowed: closing already
     begin_close(static_cast<websocket::close_code>(token_expired_close), "token expired");
 }
@@ -599,8 +664,8 @@ void WebSocketSession<NextLayer>::on_deadline(const beast::error_code& ec) {
     auto expired = pending_.take_expired(Clock::now());
     if (expired.next != Clock::time_point::max()) track_deadline(expired.next);
     // A late reply finds no pending entry and is dropped: exactly one answer each.
-    for (const auto& context : expired.requests)
-        send(format_error(context, "timeout", "plugin \"" + context.plugin + "\" did not reply in time"));
+    for (const auto& request : expired.requests)
+        answer_error(request, "timeout", "plugin \"" + request.context.plugin + "\" did not reply in time");
     finish_drain_if_done();
     do_read();
 }

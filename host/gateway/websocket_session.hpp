@@ -65,6 +65,7 @@ public:
           config_(services.config),
           log_(services.log),
           tokens_(services.tokens),
+          metrics_(router.metrics()),
           client_id_(make_client_id()),
           deadline_timer_(ws_.get_executor()),
           close_timer_(ws_.get_executor()),
@@ -108,6 +109,16 @@ private:
     void on_read(const beast::error_code& ec, std::size_t bytes);
     void handle_message(std::string_view text);
     void send(std::string message);
+    // An error answered before any engine saw the message (counted apart from plugins).
+    void reject(const ReplyContext& context, std::string_view code, const std::string& message);
+    // An error for a request the route refused (forbidden, rate_limited, unavailable).
+    void refuse(const PluginRoute& route, std::string_view code, std::string reply, Clock::time_point received);
+    // A pending request's one reply: an error with `code`.
+    void answer_error(const PendingRequest& request, std::string_view code, const std::string& message);
+    // Requests nobody will answer (the connection closes): counted, then dropped.
+    void drop_pending();
+    // The close code this connection ended with, from the read that failed.
+    void note_close(const beast::error_code& ec);
     // Replies that are ready go out as one batch: one system call for many.
     void do_write();
     void write_front();
@@ -146,8 +157,10 @@ private:
     const GatewayConfig& config_;
     Logger& log_;
     const TokenVerifierStore& tokens_;
+    LoopMetrics* metrics_;  // null: metrics are off
     std::string client_id_;
     State state_ = State::handshaking;
+    std::uint16_t close_code_ = 1006;  // until a close frame says otherwise: none was exchanged
     bool reading_ = false;     // a read (or the wait before the first one) is under way
     bool writing_ = false;     // a batch is being written
     bool heard_from_ = false;  // the client has sent something

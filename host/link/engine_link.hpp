@@ -10,8 +10,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace portico {
 
@@ -29,11 +31,19 @@ enum class SendResult : std::uint8_t {
     unavailable,  // no engine reachable: answered at once by the caller
 };
 
+// One engine as a link sees it.
+struct EngineState {
+    std::string name;  // its zmq address, or "local" for an engine in this process
+    bool up = false;   // in rotation
+};
+
 // What a link knows of its engines, as a value.
 struct LinkStatus {
     std::size_t engines_alive = 0;  // in rotation
     std::size_t engines_total = 0;
     std::string info_json = "{}";   // what the engines said of the plugin (name, version, ...)
+    std::vector<EngineState> engines;
+    std::optional<std::size_t> queued;  // requests waiting for a worker, when the queue is in this process
 };
 
 class EngineLink {

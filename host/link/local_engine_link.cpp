@@ -36,4 +36,10 @@ void LocalEngineLink::flush() {
     staged_.clear();
 }
 
+LinkStatus LocalEngineLink::status() const {
+    const bool up = jobs_->accepting();
+    LinkStatus status{up ? 1u : 0u, 1, jobs_->info_json(), {EngineState{"local", up}}, jobs_->size()};
+    return status;
+}
+
 }  // namespace portico

@@ -31,7 +31,7 @@ public:
     SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
                     const CallerRef& caller) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
-    LinkStatus status() const override { return {jobs_->accepting() ? 1u : 0u, 1, jobs_->info_json()}; }
+    LinkStatus status() const override;
     // A flush still to run refers to this link.
     bool idle() const override { return !flush_posted_; }
 

@@ -27,6 +27,7 @@ RemoteEngineLink::RemoteEngineLink(net::io_context& io, zmq::context_t& context,
                                                                   secured ? server_keys[i] : std::string()));
     }
     curve_ = curve != nullptr;
+    for (const auto& connection : connections_) engine_states_.push_back(EngineState{connection->address(), false});
     for (auto& connection : connections_) connection->send_ping();
     do_heartbeat();
 }
@@ -94,12 +95,23 @@ LinkStatus RemoteEngineLink::status() const {
     status.engines_total = connections_.size();  // fixed at construction
     std::lock_guard<std::mutex> lock(info_mutex_);
     status.info_json = info_json_;
+    status.engines = engine_states_;
     return status;
 }
 
 void RemoteEngineLink::count_alive() {
     std::size_t alive = 0;
-    for (const auto& connection : connections_) alive += connection->state == EngineConnection::State::alive;
+    std::vector<EngineState> states;
+    states.reserve(connections_.size());
+    for (const auto& connection : connections_) {
+        const bool up = connection->state == EngineConnection::State::alive;
+        alive += up;
+        states.push_back(EngineState{connection->address(), up});
+    }
+    {
+        std::lock_guard<std::mutex> lock(info_mutex_);
+        engine_states_ = std::move(states);
+    }
     if (alive_.exchange(alive, std::memory_order_relaxed) != alive && status_changed_) status_changed_();
 }
 

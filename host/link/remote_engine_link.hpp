@@ -98,6 +98,7 @@ private:
     net::steady_timer heartbeat_timer_;
     mutable std::mutex info_mutex_;
     std::string info_json_ = "{}";       // guarded by info_mutex_
+    std::vector<EngineState> engine_states_;  // guarded by info_mutex_: each connection's, for status()
     std::atomic<std::size_t> alive_{0};  // readable from other threads (start-up, introspection)
     void count_alive();
     Lifetime lifetime_;  // for the handlers queued when this is destroyed

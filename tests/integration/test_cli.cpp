@@ -57,9 +57,9 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 // The single error line portico wrote to stderr ("portico: ..."). Any other
-// line must be an ordinary log line ("HH:MM:SS.mmm info ...").
+// line must be an ordinary log line ("2026-12-02T09:15:00.123Z info ...").
 std::string the_error_line(const std::string& err) {
-    static const std::regex log_line(R"(^\d\d:\d\d:\d\d\.\d{3} (debug|info) .*)");
+    static const std::regex log_line(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info) .*)");
     std::vector<std::string> errors;
     for (const auto& line : lines_of(err)) {
         if (std::regex_match(line, log_line)) continue;

@@ -3,6 +3,7 @@
 #include "support/ws_stream.hpp"
 
 #include <array>
+#include <cctype>
 #include <stdexcept>
 
 namespace portico::test {
@@ -235,7 +236,8 @@ std::optional<std::string> request_once(std::uint16_t port, const std::string& m
     }
 }
 
-HttpResult http_get(std::uint16_t port, const std::string& target, std::chrono::milliseconds timeout) {
+HttpResult http_get(std::uint16_t port, const std::string& target, std::chrono::milliseconds timeout,
+                    const std::string& method) {
     net::io_context io;
     beast::tcp_stream stream(io);
     auto cancel = [&stream] {
@@ -246,16 +248,24 @@ HttpResult http_get(std::uint16_t port, const std::string& target, std::chrono::
     const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
     if (run_bounded(io, timeout, [&](auto handler) { stream.async_connect(endpoint, std::move(handler)); }, cancel))
         return result;
-    http::request<http::empty_body> request(http::verb::get, target, 11);
+    http::request<http::empty_body> request(http::string_to_verb(method), target, 11);
     request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
     if (run_bounded(io, timeout, [&](auto handler) { http::async_write(stream, request, std::move(handler)); }, cancel))
         return result;
     beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    if (run_bounded(io, timeout, [&](auto handler) { http::async_read(stream, buffer, response, std::move(handler)); },
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(16 * 1024 * 1024);
+    parser.skip(method == "HEAD");
+    if (run_bounded(io, timeout, [&](auto handler) { http::async_read(stream, buffer, parser, std::move(handler)); },
                     cancel))
         return result;
+    const auto& response = parser.get();
     result.status = static_cast<int>(response.result_int());
+    for (const auto& field : response) {
+        std::string name(field.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        result.headers[name] = std::string(field.value());
+    }
     result.body = response.body();
     return result;
 }

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,10 +79,13 @@ std::optional<std::string> request_once(std::uint16_t port, const std::string& m
 
 struct HttpResult {
     int status = 0;  // 0: no response
+    std::map<std::string, std::string> headers;  // names in lower case
     std::string body;
 };
 
-// A plain HTTP/1.1 GET (no upgrade headers) on 127.0.0.1:port.
-HttpResult http_get(std::uint16_t port, const std::string& target, std::chrono::milliseconds timeout = 5s);
+// A plain HTTP/1.1 GET (no upgrade headers) on 127.0.0.1:port; `method`
+// "HEAD" reads no body.
+HttpResult http_get(std::uint16_t port, const std::string& target, std::chrono::milliseconds timeout = 5s,
+                    const std::string& method = "GET");
 
 }  // namespace portico::test

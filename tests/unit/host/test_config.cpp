@@ -9,7 +9,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,6 +117,44 @@ TEST_CASE("the built-in default is refused when the plugin dir has no dice.so", 
     CHECK_THAT(message, Catch::StartsWith("<built-in default config>: plugins.dice: plugin file \""));
     CHECK_THAT(message, Catch::Contains((empty / "dice.so").string()));
     CHECK_THAT(message, Catch::Contains("does not exist"));
+}
+
+// Keys the example leaves out, each because setting it changes what the
+// example does or needs a file of the user's (docs/deployment.md has them all).
+const std::set<std::string> keys_not_in_example = {
+    "plugin_dir",                       // relative to the config file: the default finds the built plugins
+    "curve", "curve.key_file", "curve.allowed_clients",  // a key file of the user's
+    "gateway.tls", "gateway.tls.cert_file", "gateway.tls.key_file",  // certificate files
+    "gateway.auth", "gateway.auth.jwt", "gateway.auth.jwt.algorithms", "gateway.auth.jwt.secret_file",
+    "gateway.auth.jwt.public_key_file", "gateway.auth.jwt.issuer", "gateway.auth.jwt.audience",
+    "gateway.auth.jwt.leeway_s",        // a token key of the user's
+    "ops.listen",                       // absent: the ops routes on the gateway's listener
+    "plugins.NAME.library",             // absent: NAME.so in the plugin dir
+    "plugins.NAME.connect",             // engines elsewhere instead of this one
+    "plugins.NAME.also_bind",           // a second address
+    "plugins.NAME.rate_limit", "plugins.NAME.rate_limit.per_second", "plugins.NAME.rate_limit.burst",  // on: a limit
+    "plugins.NAME.require_scope",       // needs gateway.auth
+    "plugins.NAME.server_key",          // needs curve
+};
+
+TEST_CASE("the shipped example config holds every key the parser reads, but for those named here",
+          "[config][example]") {
+    std::ifstream in(PORTICO_EXAMPLE_CONFIG);
+    const json example = json::parse(in);
+    for (const auto& key : portico::config_keys()) {
+        std::string pointer = "/" + key;
+        for (auto& c : pointer)
+            if (c == '.') c = '/';
+        const auto at = pointer.find("/NAME/");
+        if (at != std::string::npos) pointer.replace(at, 6, "/dice/");
+        INFO("key: " << key);
+        CHECK(example.contains(json::json_pointer(pointer)) != (keys_not_in_example.count(key) == 1));
+    }
+    for (const auto& key : keys_not_in_example) {
+        const auto keys = portico::config_keys();
+        INFO("listed as left out, but the parser knows no such key: " << key);
+        CHECK(std::find(keys.begin(), keys.end(), key) != keys.end());
+    }
 }
 
 TEST_CASE("the shipped example config loads with every key honoured", "[config][example]") {
@@ -1045,4 +1086,79 @@ TEST_CASE_METHOD(ConfigFixture, "role gateway refuses an endpoint it would have 
     document["plugins"]["dice"]["connect"] = {"tcp://10.0.0.5:5556"};
     CHECK(parse(document, Role::gateway).has_value());
     CHECK(parse(with("/plugins/dice/endpoint", c.endpoint), Role::all).has_value());
+}
+
+// ---------------------------------------------------------------- first-run friction
+
+TEST_CASE_METHOD(ConfigFixture, "a key given twice in one object is refused with its path", "[config][duplicates]") {
+    CHECK_THAT(error_message(parse_text(R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "workers": 2,
+                                           "workers": 3}}})")),
+               Catch::Equals("test.json: plugins.dice.workers: appears twice in its object; JSON would keep only the last"));
+    CHECK_THAT(error_message(parse_text(R"({"log_level": "info", "plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556"}},
+                                           "log_level": "debug"})")),
+               Catch::Contains("test.json: log_level: appears twice"));
+    // The same key in two objects is two keys.
+    CHECK(parse_text(R"({"plugins": {"dice": {"endpoint": "tcp://127.0.0.1:5556", "workers": 1},
+                                      "echo": {"endpoint": "tcp://127.0.0.1:5557", "workers": 1}}})")
+              .has_value());
+}
+
+TEST_CASE_METHOD(ConfigFixture, "zmq ports are range-checked and localhost means 127.0.0.1", "[config][endpoint]") {
+    CHECK_THAT(error_message(parse(with("/plugins/dice/endpoint", "tcp://127.0.0.1:99999"))),
+               Catch::Contains("plugins.dice.endpoint: port \"99999\" must be a number from 1 to 65535"));
+    CHECK_THAT(error_message(parse(with("/plugins/dice/endpoint", "tcp://127.0.0.1:65536"))),
+               Catch::Contains("port \"65536\""));
+    CHECK_THAT(error_message(parse(with("/plugins/dice/endpoint", "tcp://127.0.0.1:http"))),
+               Catch::Contains("port \"http\""));
+    CHECK_THAT(error_message(parse(with("/plugins/dice/endpoint", "tcp://127.0.0.1"))),
+               Catch::Contains("must be tcp://HOST:PORT"));
+    const auto local = parse(with("/plugins/dice/endpoint", "tcp://localhost:5556"));
+    REQUIRE(local.has_value());
+    CHECK(local->plugins.front().serve.endpoint == "tcp://127.0.0.1:5556");
+    const auto any = parse(with("/plugins/dice/endpoint", "tcp://127.0.0.1:0"));
+    REQUIRE(any.has_value());
+    CHECK(any->plugins.front().serve.endpoint == "tcp://127.0.0.1:*");
+}
+
+TEST_CASE_METHOD(ConfigFixture, "two plugins on one endpoint name each other", "[config][endpoint]") {
+    auto document = minimal();
+    document["plugins"]["echo"] = {{"endpoint", "tcp://127.0.0.1:5556"}};
+    CHECK_THAT(error_message(parse(document)),
+               Catch::Contains("plugins.echo.endpoint: tcp://127.0.0.1:5556 is also the endpoint of plugin \"dice\""));
+    document["plugins"]["echo"] = {{"endpoint", "tcp://127.0.0.1:5557"}, {"also_bind", {"tcp://127.0.0.1:5556"}}};
+    CHECK_THAT(error_message(parse(document)), Catch::Contains("is also the endpoint of plugin \"dice\""));
+    // Any free port is never the same one.
+    document = with("/plugins/dice/endpoint", "tcp://127.0.0.1:*");
+    document["plugins"]["echo"] = {{"endpoint", "tcp://127.0.0.1:*"}};
+    CHECK(parse(document).has_value());
+}
+
+TEST_CASE_METHOD(ConfigFixture, "ops, log_format and the playground switch are read and checked", "[config][ops]") {
+    const auto defaults = parse(minimal());
+    REQUIRE(defaults.has_value());
+    CHECK_FALSE(defaults->ops.has_listener());
+    CHECK(defaults->ops.metrics);
+    CHECK(defaults->log_format == portico::LogFormat::text);
+    CHECK(defaults->gateway.playground);
+
+    auto document = minimal();
+    document["ops"] = {{"listen", "[::1]:9100"}, {"metrics", false}};
+    document["log_format"] = "json";
+    document["gateway"] = {{"playground", false}};
+    const auto set = parse(document);
+    REQUIRE(set.has_value());
+    CHECK(set->ops.address == "::1");
+    CHECK(set->ops.port == 9100);
+    CHECK_FALSE(set->ops.metrics);
+    CHECK(set->log_format == portico::LogFormat::json);
+    CHECK_FALSE(set->gateway.playground);
+
+    CHECK_THAT(error_message(parse(with("/ops/listen", "localhost:9100"))), Catch::Contains("ops.listen: \"localhost\" is not an IP address"));
+    CHECK_THAT(error_message(parse(with("/ops/port", 9100))), Catch::Contains("ops.port: unknown key"));
+    CHECK_THAT(error_message(parse(with("/log_format", "yaml"))), Catch::Contains("log_format: must be \"text\" or \"json\""));
+    CHECK_THAT(error_message(parse(with("/gateway/playground", "yes"))), Catch::Contains("gateway.playground: must be true or false"));
+    auto same = minimal();
+    same["gateway"] = {{"listen", "127.0.0.1:8088"}};
+    same["ops"] = {{"listen", "127.0.0.1:8088"}};
+    CHECK_THAT(error_message(parse(same)), Catch::Contains("ops.listen: is the gateway's own address"));
 }

@@ -3,6 +3,7 @@
 #include "core/logger.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <cstdio>
@@ -35,23 +36,38 @@ bool two_digits(const std::string& s, std::size_t at, int max) {
     return (s[at] - '0') * 10 + (s[at + 1] - '0') <= max;
 }
 
-// "HH:MM:SS.mmm <level> <message>" with a UTC time of day; returns the
-// message, or fails when the line does not have that shape.
+// "YYYY-MM-DDTHH:MM:SS.mmmZ <level> <message>" (RFC 3339, UTC, milliseconds);
+// returns the message, or fails when the line does not have that shape.
+constexpr std::size_t stamp_size = 24;  // "2026-12-02T09:15:00.123Z"
+
+void check_stamp(const std::string& line) {
+    INFO("line: \"" << line << "\"");
+    REQUIRE(line.size() >= stamp_size);
+    for (std::size_t i : {0u, 1u, 2u, 3u}) CHECK(std::isdigit(static_cast<unsigned char>(line[i])));
+    CHECK(line[4] == '-');
+    CHECK(two_digits(line, 5, 12));
+    CHECK(line[7] == '-');
+    CHECK(two_digits(line, 8, 31));
+    CHECK(line[10] == 'T');
+    CHECK(two_digits(line, 11, 23));
+    CHECK(line[13] == ':');
+    CHECK(two_digits(line, 14, 59));
+    CHECK(line[16] == ':');
+    CHECK(two_digits(line, 17, 60));
+    CHECK(line[19] == '.');
+    for (std::size_t i = 20; i < 23; ++i) CHECK(std::isdigit(static_cast<unsigned char>(line[i])));
+    CHECK(line[23] == 'Z');
+}
+
 std::string message_of(const std::string& line, std::string_view level) {
     INFO("line: \"" << line << "\"");
-    REQUIRE(line.size() >= 13 + level.size());
-    CHECK(two_digits(line, 0, 23));
-    CHECK(line[2] == ':');
-    CHECK(two_digits(line, 3, 59));
-    CHECK(line[5] == ':');
-    CHECK(two_digits(line, 6, 60));
-    CHECK(line[8] == '.');
-    for (std::size_t i = 9; i < 12; ++i) CHECK(std::isdigit(static_cast<unsigned char>(line[i])));
-    CHECK(line[12] == ' ');
-    REQUIRE(line.compare(13, level.size(), level) == 0);
-    REQUIRE(line.size() > 13 + level.size());
-    CHECK(line[13 + level.size()] == ' ');
-    return line.substr(14 + level.size());
+    check_stamp(line);
+    REQUIRE(line.size() >= stamp_size + 1 + level.size());
+    CHECK(line[stamp_size] == ' ');
+    REQUIRE(line.compare(stamp_size + 1, level.size(), level) == 0);
+    REQUIRE(line.size() > stamp_size + 1 + level.size());
+    CHECK(line[stamp_size + 1 + level.size()] == ' ');
+    return line.substr(stamp_size + 2 + level.size());
 }
 
 void log_one_of_each(Logger& log) {
@@ -100,7 +116,7 @@ TEST_CASE("a logger writes messages at or above its level", "[logger]") {
     log_one_of_each(log);
     std::string seen;
     for (const auto& line : lines_of(out.str())) {
-        const char first = line.size() > 13 ? line[13] : '?';  // d(ebug), i(nfo), w(arn), e(rror)
+        const char first = line.size() > stamp_size + 1 ? line[stamp_size + 1] : '?';  // d(ebug), i(nfo), w(arn), e(rror)
         const std::string_view name = first == 'd' ? "debug" : first == 'i' ? "info" : first == 'w' ? "warn" : "error";
         seen += message_of(line, name);
     }
@@ -147,8 +163,8 @@ TEST_CASE("a line is time, level and message, ended by a newline", "[logger]") {
     const auto lines = lines_of(text);
     REQUIRE(lines.size() == 3);
     CHECK(message_of(lines[0], "warn") == "engine dice: 3 workers, \"quoted\" and \xc3\xa9");
-    CHECK(lines[1].size() == 13 + 5);  // "HH:MM:SS.mmm info " and no message
-    CHECK(lines[1].compare(12, 6, " info ") == 0);
+    CHECK(lines[1].size() == stamp_size + 6);  // the stamp, " info " and no message
+    CHECK(lines[1].compare(stamp_size, 6, " info ") == 0);
     CHECK(message_of(lines[2], "error") == "written directly");
 }
 
@@ -208,12 +224,12 @@ TEST_CASE("lines from many threads are written whole, never interleaved", "[logg
     for (const auto& line : lines) {
         int thread = -1;
         int number = -1;
-        const bool is_info = line.compare(12, 6, " info ") == 0;
-        constexpr std::size_t at = 18;  // "HH:MM:SS.mmm" then " info " or " warn ", both 6 characters
+        const bool is_info = line.compare(stamp_size, 6, " info ") == 0;
+        constexpr std::size_t at = stamp_size + 6;  // the stamp, then " info " or " warn ", both 6 characters
         if (line.size() > at && std::sscanf(line.c_str() + at, "thread %d line %d", &thread, &number) == 2 &&
             thread >= 0 && thread < threads && line == line.substr(0, at) + body(thread, number) &&
             number == next[static_cast<std::size_t>(thread)] &&
-            is_info == (number % 2 == 0) && (is_info || line.compare(12, 6, " warn ") == 0)) {
+            is_info == (number % 2 == 0) && (is_info || line.compare(stamp_size, 6, " warn ") == 0)) {
             ++next[static_cast<std::size_t>(thread)];
         } else {
             ++bad;
@@ -222,4 +238,37 @@ TEST_CASE("lines from many threads are written whole, never interleaved", "[logg
     }
     CHECK(bad == 0);
     for (int t = 0; t < threads; ++t) CHECK(next[static_cast<std::size_t>(t)] == lines_per_thread);
+}
+
+TEST_CASE("fields follow the message as key=value in text, quoted when they hold a space", "[logger][fields]") {
+    std::ostringstream out;
+    Logger log(LogLevel::debug, &out);
+    log.fields(LogLevel::info, "client closed", {{"client", "c1"}, {"code", "1000"}, {"reason", "bye now"}});
+    log.fields(LogLevel::debug, "not written", {});
+    log.set_level(LogLevel::info);
+    log.fields(LogLevel::debug, "filtered", {{"client", "c2"}});
+    const auto lines = lines_of(out.str());
+    REQUIRE(lines.size() == 2);
+    CHECK(message_of(lines[0], "info") == "client closed client=c1 code=1000 reason=\"bye now\"");
+    CHECK(message_of(lines[1], "debug") == "not written");
+}
+
+TEST_CASE("log_format json: one object a line with time, level, message and the fields", "[logger][json]") {
+    std::ostringstream out;
+    Logger log(LogLevel::debug, &out, portico::LogFormat::json);
+    log.warn("engine {}: \"quoted\", a newline\nand \xff", "dice");
+    log.fields(LogLevel::info, "client closed", {{"client", "c1"}, {"code", "1001"}});
+    const auto lines = lines_of(out.str());
+    REQUIRE(lines.size() == 2);
+    const auto first = nlohmann::json::parse(lines[0]);
+    CHECK(first.size() == 3);
+    CHECK(first.at("level") == "warn");
+    // Not UTF-8: replaced, so the line stays valid JSON.
+    CHECK(first.at("message") == "engine dice: \"quoted\", a newline\nand \xef\xbf\xbd");
+    const std::string time = first.at("time");
+    check_stamp(time);
+    CHECK(time.size() == stamp_size);
+    const auto second = nlohmann::json::parse(lines[1]);
+    CHECK(second == nlohmann::json{{"time", second.at("time")}, {"level", "info"}, {"message", "client closed"},
+                                   {"client", "c1"}, {"code", "1001"}});
 }

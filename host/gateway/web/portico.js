@@ -1,0 +1,212 @@
+// portico.js: a client for the portico WebSocket gateway (docs/protocol.md).
+// An ES module without dependencies; it works in browsers and in Node 20 or
+// later (pass `WebSocket` from the "ws" package where there is no global one).
+//
+//   import { Portico } from "/portico.js";
+//   const p = await Portico.connect("ws://127.0.0.1:8088/ws", { token });
+//   const roll = await p.request("dice", "3d6");   // the result, or throws {code, message}
+//
+// Requests use the JSON envelope form with ids of their own, so any number
+// may be in flight; each has a timeout. A dropped connection is reopened with
+// exponential back-off; the requests that were in flight on it fail with
+// code "disconnected" (they may or may not have run), new ones wait for the
+// connection up to their timeout.
+
+export class PorticoError extends Error {
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = "PorticoError";
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+const defaults = {
+  token: undefined,          // sent as ?access_token= (browsers cannot set headers on a WebSocket)
+  timeoutMs: 10000,          // per request, unless request() is given its own
+  reconnect: true,
+  backoffInitialMs: 250,
+  backoffMaxMs: 10000,
+  connectTimeoutMs: 10000,   // for connect() itself
+  WebSocket: undefined,      // a WebSocket class; default: the global one
+};
+
+export class Portico {
+  // Opens the connection; resolves once it is open, rejects if the first
+  // attempt fails (later drops are reconnected when `reconnect` is on).
+  static async connect(url, options = {}) {
+    const client = new Portico(url, options);
+    await client.#openFirst();
+    return client;
+  }
+
+  #url;
+  #options;
+  #socket = null;
+  #nextId = 1;
+  #pending = new Map();    // id -> {resolve, reject, timer, plugin}
+  #queued = [];            // frames waiting for an open connection
+  #listeners = new Map();  // event -> Set(handler)
+  #closedByUser = false;
+  #attempt = 0;
+  #retryTimer = null;
+  #state = "connecting";
+
+  constructor(url, options = {}) {
+    this.#options = { ...defaults, ...options };
+    const WS = this.#options.WebSocket ?? globalThis.WebSocket;
+    if (typeof WS !== "function")
+      throw new TypeError("portico.js: no WebSocket here; pass { WebSocket } (for example from the \"ws\" package)");
+    this.#options.WebSocket = WS;
+    const target = new URL(url, globalThis.location?.href);
+    if (this.#options.token) target.searchParams.set("access_token", this.#options.token);
+    this.#url = target.toString();
+  }
+
+  // "connecting", "open", "reconnecting" or "closed".
+  get state() { return this.#state; }
+  // Requests sent and not yet answered.
+  get inFlight() { return this.#pending.size; }
+
+  // on("state", fn(state, detail)) | on("message", fn(frame)) for frames that
+  // answer no request of ours. Returns a function that removes the handler.
+  on(event, handler) {
+    if (!this.#listeners.has(event)) this.#listeners.set(event, new Set());
+    this.#listeners.get(event).add(handler);
+    return () => this.#listeners.get(event)?.delete(handler);
+  }
+
+  // Sends `payload` (a string, or any JSON value) to `plugin`. Resolves to
+  // the result (parsed JSON, or a string for plain-text plugins); rejects
+  // with a PorticoError {code, message} for an error reply, a timeout
+  // ("timeout", from the client: the gateway may still answer late, and that
+  // answer is dropped) or a dropped connection ("disconnected").
+  request(plugin, payload = "", { timeoutMs } = {}) {
+    if (this.#closedByUser) return Promise.reject(new PorticoError("closed", "the client was closed"));
+    const id = this.#nextId++;
+    const frame = JSON.stringify({ id, plugin, payload });
+    const limit = timeoutMs ?? this.#options.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        this.#queued = this.#queued.filter((queued) => queued.id !== id);
+        reject(new PorticoError("timeout", `no reply from plugin "${plugin}" within ${limit} ms`));
+      }, limit);
+      this.#pending.set(id, { resolve, reject, timer, plugin });
+      if (this.#state === "open") this.#socket.send(frame);
+      else this.#queued.push({ id, frame });
+    });
+  }
+
+  // Closes for good; what is in flight fails with "closed".
+  close() {
+    this.#closedByUser = true;
+    clearTimeout(this.#retryTimer);
+    this.#failAll("closed", "the client was closed");
+    if (this.#socket && this.#socket.readyState <= 1) this.#socket.close(1000, "bye");
+    this.#setState("closed");
+  }
+
+  #emit(event, ...args) {
+    for (const handler of this.#listeners.get(event) ?? []) {
+      try { handler(...args); } catch (error) { console.error("portico.js: a handler threw", error); }
+    }
+  }
+
+  #setState(state, detail = {}) {
+    if (this.#state === state && state !== "reconnecting") return;
+    this.#state = state;
+    this.#emit("state", state, detail);
+  }
+
+  #openFirst() {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#closedByUser = true;
+        this.#socket?.close();
+        reject(new PorticoError("connect_timeout", `could not connect to ${this.#url} within ${this.#options.connectTimeoutMs} ms`));
+      }, this.#options.connectTimeoutMs);
+      this.#open(
+        () => { clearTimeout(timer); resolve(); },
+        (detail) => {
+          clearTimeout(timer);
+          this.#closedByUser = true;
+          this.#setState("closed", detail);
+          reject(new PorticoError("connect_failed", `could not connect to ${this.#url}` +
+            (detail.code ? ` (close ${detail.code}${detail.reason ? ": " + detail.reason : ""})` : "")));
+        });
+    });
+  }
+
+  // One attempt; `onFirstOpen`/`onFirstFail` only for connect()'s own.
+  #open(onFirstOpen, onFirstFail) {
+    const socket = new this.#options.WebSocket(this.#url);
+    this.#socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.#attempt = 0;
+      this.#setState("open");
+      const queued = this.#queued;
+      this.#queued = [];
+      for (const { frame } of queued) socket.send(frame);
+      onFirstOpen?.();
+    };
+    socket.onmessage = (event) => this.#onFrame(event.data);
+    socket.onerror = () => {};  // onclose follows and says what happened
+    socket.onclose = (event) => {
+      if (this.#socket !== socket) return;
+      const detail = { code: event.code, reason: event.reason };
+      if (!opened && onFirstFail) {
+        onFirstFail(detail);
+        return;
+      }
+      this.#failAll("disconnected", `the connection closed (${event.code}${event.reason ? ": " + event.reason : ""}) before the reply came`);
+      if (this.#closedByUser) return;
+      if (!this.#options.reconnect) {
+        this.#setState("closed", detail);
+        return;
+      }
+      this.#scheduleReconnect(detail);
+    };
+  }
+
+  #scheduleReconnect(detail) {
+    const base = Math.min(this.#options.backoffMaxMs, this.#options.backoffInitialMs * 2 ** this.#attempt);
+    const delay = Math.round(base / 2 + Math.random() * base / 2);  // jitter: clients do not return in step
+    this.#attempt += 1;
+    this.#setState("reconnecting", { ...detail, attempt: this.#attempt, delayMs: delay });
+    this.#retryTimer = setTimeout(() => this.#open(), delay);
+  }
+
+  #failAll(code, message) {
+    for (const [id, entry] of this.#pending) {
+      // Requests not yet sent wait for the next connection.
+      if (code === "disconnected" && this.#queued.some((queued) => queued.id === id)) continue;
+      clearTimeout(entry.timer);
+      entry.reject(new PorticoError(code, message));
+      this.#pending.delete(id);
+    }
+    if (code !== "disconnected") this.#queued = [];
+  }
+
+  #onFrame(data) {
+    let reply;
+    try { reply = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)); } catch { reply = null; }
+    const entry = reply && typeof reply === "object" ? this.#pending.get(reply.id) : undefined;
+    if (!entry) {
+      this.#emit("message", reply ?? data);
+      return;
+    }
+    this.#pending.delete(reply.id);
+    clearTimeout(entry.timer);
+    if (reply.ok) {
+      entry.resolve(reply.result);
+      return;
+    }
+    const { code = "error", message = "the gateway answered with an error", ...extra } = reply.error ?? {};
+    entry.reject(new PorticoError(code, message, extra));
+  }
+}
+
+export default Portico;
