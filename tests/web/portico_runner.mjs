@@ -1,0 +1,65 @@
+// Starts the real portico executable for a test, on a config of its own in a
+// temporary directory, and reads its ready event (docs/deployment.md) from
+// stdout. Every wait is bounded; stop() ends the process (SIGTERM, then
+// SIGKILL) and removes the directory. Paths come from the environment
+// CTest sets: PORTICO_EXECUTABLE, PORTICO_DICE_PLUGIN.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run the test through ctest)`);
+  return value;
+}
+
+// `port` 0: any free port. `gateway`: keys merged into the gateway section.
+export async function startPortico({ port = 0, gateway = {}, timeoutMs = 15000 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "portico-web-"));
+  const config = {
+    log_level: "warn",
+    gateway: { listen: `127.0.0.1:${port}`, ...gateway },
+    plugins: { dice: { library: required("PORTICO_DICE_PLUGIN"), endpoint: "tcp://127.0.0.1:0", workers: 2 } },
+  };
+  const configPath = join(dir, "portico.json");
+  writeFileSync(configPath, JSON.stringify(config));
+  const child = spawn(required("PORTICO_EXECUTABLE"), ["--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (chunk) => { err += chunk; });
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`portico not ready within ${timeoutMs} ms:\n${err}`)), timeoutMs);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      for (const line of out.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const event = JSON.parse(line);
+        if (event.event === "ready") {
+          clearTimeout(timer);
+          resolve(event);
+        }
+      }
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`portico exited (${code ?? signal}) before it was ready:\n${err}`));
+    });
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  return {
+    port: ready.gateway.port,
+    url: `ws://127.0.0.1:${ready.gateway.port}${ready.gateway.path}`,
+    http: `http://127.0.0.1:${ready.gateway.port}`,
+    log: () => err,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
