@@ -471,6 +471,20 @@ compare_variant() {
 }
 
 echo
+echo "== metrics: ops.metrics on (the default) versus off, 32x8, server pinned; on, off, on, off"
+# Counting is per loop and summed at scrape time: the request path pays a
+# clock read and a few plain adds per request.
+cat >"$work/portico-no-metrics.json" <<JSON
+{
+  "log_level": "warn",
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1, "max_connections_per_ip": 1000000, "max_connections": 1000000 },
+  "ops": { "metrics": false },
+  "plugins": { "dice": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
+}
+JSON
+compare_variant metrics "metrics on" "metrics off" "$work/portico-no-metrics.json" ""
+
+echo
 echo "== auth: gateway.auth.jwt (HS256) on versus off, 32x8, server pinned; off, on, off, on"
 # The token rides in the query string; verifying it costs the upgrade only.
 if command -v openssl >/dev/null; then
