@@ -79,12 +79,19 @@ public:
                                                    0.025,  0.05,    0.1,    0.25,  0.5,    1,     10};
 
     void observe(std::chrono::nanoseconds took) noexcept {
-        const double seconds = std::chrono::duration<double>(took).count();
+        const std::int64_t ns = took.count();
         std::size_t bucket = 0;
-        while (bucket < bounds.size() && seconds > bounds[bucket]) ++bucket;
+        while (bucket < bounds.size() && ns > bound_ns[bucket]) ++bucket;
         buckets_[bucket].add();  // bucket == bounds.size(): beyond the last bound
         sum_ns_.add(took.count() > 0 ? static_cast<std::uint64_t>(took.count()) : 0);
     }
+
+    // The bounds in nanoseconds: the request path compares integers.
+    static constexpr std::array<std::int64_t, bounds.size()> bound_ns = [] {
+        std::array<std::int64_t, bounds.size()> ns{};
+        for (std::size_t i = 0; i < bounds.size(); ++i) ns[i] = static_cast<std::int64_t>(bounds[i] * 1e9 + 0.5);
+        return ns;
+    }();
 
     // Any thread: not cumulative, one count per bucket (the last is +Inf only).
     std::uint64_t bucket_count(std::size_t bucket) const noexcept { return buckets_[bucket].value(); }

@@ -7,20 +7,26 @@ namespace portico {
 Listener::Listener(net::io_context& io, std::vector<net::io_context*> loops, Handoff handoff, Logger& log)
     : acceptor_(io), retry_timer_(io), loops_(std::move(loops)), handoff_(std::move(handoff)), log_(log) {}
 
-Expected<tcp::endpoint> Listener::listen(const tcp::endpoint& endpoint) {
+Expected<tcp::endpoint> listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, std::string_view key) {
     beast::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-        beast::error_code ignored;
-        acceptor_.close(ignored);
-        return Error{"bind_failed", "gateway.listen: cannot listen on " + endpoint.address().to_string() + ":" +
-                                        std::to_string(endpoint.port()) + ": " + ec.message()};
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) {
+        const auto bound = acceptor.local_endpoint(ec);
+        if (!ec) return bound;
     }
-    protocol_ = endpoint.protocol();
-    return acceptor_.local_endpoint();
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    return Error{"bind_failed", std::string(key) + ": cannot listen on " + endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port()) + ": " + ec.message()};
+}
+
+Expected<tcp::endpoint> Listener::listen(const tcp::endpoint& endpoint) {
+    auto bound = listen_on(acceptor_, endpoint, "gateway.listen");
+    if (bound) protocol_ = endpoint.protocol();
+    return bound;
 }
 
 void Listener::start() { do_accept(); }

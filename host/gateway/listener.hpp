@@ -6,9 +6,14 @@
 #include "core/net.hpp"
 
 #include <functional>
+#include <string_view>
 #include <vector>
 
 namespace portico {
+
+// Opens, binds and listens `acceptor` on `endpoint`; on failure it is closed
+// again and the error names `key` (the config key of the address).
+Expected<tcp::endpoint> listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, std::string_view key);
 
 class Listener {
 public:

@@ -1,5 +1,7 @@
 #include "gateway/ops_server.hpp"
 
+#include "gateway/listener.hpp"
+
 #include <chrono>
 #include <optional>
 
@@ -75,17 +77,8 @@ OpsServer::~OpsServer() {
 }
 
 Expected<tcp::endpoint> OpsServer::start(const tcp::endpoint& endpoint) {
-    beast::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-        return Error{"listen_failed", "ops.listen: cannot listen on " + endpoint.address().to_string() + ":" +
-                                          std::to_string(endpoint.port()) + ": " + ec.message()};
-    }
-    const auto bound = acceptor_.local_endpoint(ec);
-    do_accept();
+    auto bound = listen_on(acceptor_, endpoint, "ops.listen");
+    if (bound) do_accept();
     return bound;
 }
 

@@ -155,6 +155,15 @@ TEST_CASE("/healthz answers while serving; /readyz names the plugins without an 
     CHECK(body["plugins"]["remote"]["engines_alive"] == 0);
     const auto metrics = scrape(dir, port);
     CHECK(metrics.value("portico_engine_up", {{"plugin", "remote"}, {"engine", "tcp://127.0.0.1:9"}}) == 0);
+
+    // A name no plugin can have reads like one that is not served.
+    WsClient client(port);
+    client.send("DICE 3d6");
+    const auto upper = client.read_required();
+    client.send("dic 3d6");
+    const auto typo = client.read_required();
+    CHECK(upper == "error: no plugin named \"DICE\"; plugins here: dice, portico, remote");
+    CHECK(typo == "error: no plugin named \"dic\"; plugins here: dice, portico, remote");
 }
 
 TEST_CASE("ops.listen: the ops routes on their own address, and only there", "[ops][listener]") {
