@@ -19,6 +19,10 @@
 #                        portico, <prefix>/bin/portico, looks by default).
 #                        Inside the portico project, plugins under plugins/
 #                        are installed without asking (PORTICO_INSTALL_PLUGINS).
+#
+# Undefined symbols fail the link (-Wl,--no-undefined), unless
+# PORTICO_PLUGIN_ALLOW_UNDEFINED is ON; it defaults to ON for clang with
+# -fsanitize= in CMAKE_CXX_FLAGS, whose runtime only the host carries.
 include_guard(GLOBAL)
 
 function(portico_add_plugin name)
@@ -42,8 +46,17 @@ function(portico_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     POSITION_INDEPENDENT_CODE ON)
-  # Refuse undefined symbols at link time rather than at dlopen time.
-  target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  # Refuse undefined symbols at link time rather than at dlopen time; except
+  # under clang's sanitizers, whose runtime lives in the host executable and
+  # reaches a plugin only when it is loaded.
+  set(allow_undefined ${PORTICO_PLUGIN_ALLOW_UNDEFINED})
+  if(NOT DEFINED PORTICO_PLUGIN_ALLOW_UNDEFINED AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang"
+     AND CMAKE_CXX_FLAGS MATCHES "-fsanitize=")
+    set(allow_undefined ON)
+  endif()
+  if(NOT allow_undefined)
+    target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  endif()
   # Without this, g++ marks inline statics (inside std::to_string, say) as
   # STB_GNU_UNIQUE, and glibc then never unloads the library: a reloaded
   # plugin would keep every old copy mapped.

@@ -71,13 +71,21 @@ Parsed parse(std::string_view bytes, std::size_t first) {
             parser.put(net::buffer(bytes.data() + consumed, available - consumed), result.error);
         consumed += used;
         if (result.error && result.error != http::error::need_more) break;
+        // need_more: as Beast's own read, put() again only with more bytes
+        // (the parser asserts that it never sees the same short tail twice).
+        const bool more_needed = result.error == http::error::need_more;
         result.error = {};
-        if (used > 0 && consumed < available) continue;
+        if (parser.is_done()) break;
+        if (!more_needed && consumed < available) continue;
         if (available < bytes.size()) {
             available = bytes.size();
             continue;
         }
-        parser.put_eof(result.error);  // the client sent all it had and closed
+        // The client sent all it had and closed. As Beast's own read does:
+        // put_eof() is for a parser that has taken some of a message (it
+        // asserts so); before that, the stream just ended.
+        if (parser.got_some()) parser.put_eof(result.error);
+        else result.error = http::error::end_of_stream;
         if (!result.error && !parser.is_done()) result.error = http::error::partial_message;
         break;
     }
