@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <vector>
@@ -156,8 +157,14 @@ void EngineEndpoint::stop() {
 
 void EngineEndpoint::run_broker() {
     using Clock = std::chrono::steady_clock;
+    // After "bye", requests already on their way are still taken until none
+    // has come for quiet_window: a gateway that reads the "bye" late (a busy
+    // machine) keeps the window open by sending, up to quiet_limit.
+    constexpr auto quiet_window = std::chrono::milliseconds(200);
+    constexpr auto quiet_limit = std::chrono::seconds(5);
     bool stopping = false;
-    Clock::time_point quiet_until;  // after "bye", requests already on their way are still taken
+    Clock::time_point quiet_until;
+    Clock::time_point quiet_end;
 
     while (true) {
         const auto now = Clock::now();
@@ -194,10 +201,12 @@ void EngineEndpoint::run_broker() {
                     frontend_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
                     wire::send_control(frontend_, wire::Control::bye);
                 }
-                quiet_until = Clock::now() + std::chrono::milliseconds(200);
+                quiet_until = Clock::now() + quiet_window;
+                quiet_end = Clock::now() + quiet_limit;
             }
         }
-        if (take && (items[2].revents & ZMQ_POLLIN)) take_requests(stopping);
+        if (take && (items[2].revents & ZMQ_POLLIN) && take_requests(stopping) > 0 && stopping)
+            quiet_until = std::min(Clock::now() + quiet_window, quiet_end);
     }
     frontend_.close();
     control_receiver_.close();
@@ -207,7 +216,7 @@ void EngineEndpoint::run_broker() {
 // so that a busy engine is not mistaken for a dead one; requests are queued
 // for the workers together (one lock, one wake-up), and those the queue
 // refuses are answered at once.
-void EngineEndpoint::take_requests(bool stopping) {
+std::size_t EngineEndpoint::take_requests(bool stopping) {
     constexpr std::size_t max_gateways = 4096;
     std::array<zmq::message_t, wire::max_frames + 2> frames;
     while (frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN) {
@@ -255,7 +264,9 @@ void EngineEndpoint::take_requests(bool stopping) {
         send_result(frontend_, *refused.route,
                     EngineReply{refused.request_id, refused.client_id, jobs_->refusal(taken.rest, name_)});
     }
+    const std::size_t requests = arrived_.size();
     arrived_.clear();
+    return requests;
 }
 
 void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,

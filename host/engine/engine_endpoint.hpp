@@ -61,7 +61,8 @@ public:
 
 private:
     void run_broker();
-    void take_requests(bool stopping);
+    // Returns how many requests it took (pings not counted).
+    std::size_t take_requests(bool stopping);
     // A worker holds its own reference to the plugin it calls, so the plugin
     // is unloaded only after the last worker that can call it has returned.
     void run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,

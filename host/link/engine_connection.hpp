@@ -42,6 +42,9 @@ public:
     bool send_request(std::uint64_t wire_id, std::string_view client_id, std::string_view payload,
                       const Caller* caller);
     bool send_ping();
+    // Hands the owner whatever has arrived, now: liveness is judged on what
+    // the engine sent, not on how late this loop got round to reading it.
+    void read_waiting() { drain(); }
 
     const std::string& address() const noexcept { return address_; }
     std::size_t index() const noexcept { return index_; }

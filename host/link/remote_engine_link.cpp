@@ -205,6 +205,7 @@ void RemoteEngineLink::do_heartbeat() {
 
 void RemoteEngineLink::on_heartbeat(const boost::system::error_code& ec) {
     if (ec) return;
+    for (auto& connection : connections_) connection->read_waiting();
     const auto now = Clock::now();
     for (auto& connection : connections_) {
         connection->send_ping();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <memory>
 #include <system_error>
@@ -46,12 +47,20 @@ std::string engine_config(const EngineSettings& settings) {
     return config.dump(2);
 }
 
+// Sanitizer builds run every process several times slower (CI sets
+// PORTICO_TEST_SLOW there): the liveness bounds grow with them, so that a
+// slow engine is not taken for a dead one.
+unsigned liveness_ms(unsigned ms) {
+    const char* slow = std::getenv("PORTICO_TEST_SLOW");
+    return slow != nullptr && *slow != '\0' ? ms * 5 / 2 : ms;
+}
+
 struct GatewaySettings {
     std::vector<std::string> connect;  // the engines' addresses
     bool idempotent = true;
     unsigned max_attempts = 2;
-    unsigned heartbeat_ms = 100;
-    unsigned dead_after_ms = 400;
+    unsigned heartbeat_ms = liveness_ms(100);
+    unsigned dead_after_ms = liveness_ms(400);
     unsigned timeout_ms = 2000;
     unsigned drain_timeout_ms = 5000;
     // info: the gateway logs each engine leaving and coming back, which the
