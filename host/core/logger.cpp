@@ -1,5 +1,7 @@
 #include "core/logger.hpp"
 
+#include <algorithm>
+
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -72,6 +74,36 @@ std::string json_string(std::string_view text) {
     return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// For the text format: a control character (a newline from outside, say)
+// must not start a line of its own that looks like ours; it is written \xNN.
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (!is_control(c)) {
+            out += c;
+            continue;
+        }
+        constexpr char hex[] = "0123456789abcdef";
+        const auto byte = static_cast<unsigned char>(c);
+        out += "\\x";
+        out += hex[byte >> 4];
+        out += hex[byte & 0xf];
+    }
+    return out;
+}
+
+// A text field's value as it is, or JSON-quoted where it would not read back
+// as one key=value (empty, spaces, quotes, '=', control characters).
+std::string field_value(std::string_view value) {
+    const bool plain = !value.empty() && std::none_of(value.begin(), value.end(), [](char c) {
+        return c == ' ' || c == '"' || c == '=' || is_control(c);
+    });
+    return plain ? std::string(value) : json_string(value);
+}
+
 }  // namespace
 
 Logger::Logger(LogLevel level, std::ostream* out, LogFormat format) : level_(level), format_(format) {
@@ -97,7 +129,7 @@ void Logger::write(LogLevel level, std::string_view message) {
         logger_->log(to_spdlog(level), "\"message\":{}", json_string(message));
         return;
     }
-    logger_->log(to_spdlog(level), "{}", message);
+    logger_->log(to_spdlog(level), "{}", printable(message));
 }
 
 void Logger::fields(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
@@ -107,13 +139,12 @@ void Logger::fields(LogLevel level, std::string_view message, std::initializer_l
         line = "\"message\":" + json_string(message);
         for (const auto& field : fields) line += "," + json_string(field.key) + ":" + json_string(field.value);
     } else {
-        line = std::string(message);
+        line = printable(message);
         for (const auto& field : fields) {
             line += ' ';
             line += field.key;
             line += '=';
-            // Quoted when it holds a space, so a line still splits into fields.
-            line += field.value.find_first_of(" \"") == std::string::npos ? field.value : json_string(field.value);
+            line += field_value(field.value);
         }
     }
     logger_->log(to_spdlog(level), "{}", line);

@@ -67,6 +67,7 @@ private:
 OpsServer::OpsServer(net::io_context& io, HttpRouteTable routes, Logger& log)
     : io_(io),
       acceptor_(io),
+      retry_timer_(io),
       routes_(std::make_shared<const HttpRouteTable>(std::move(routes))),
       log_(log),
       open_(std::make_shared<std::size_t>(0)) {}
@@ -85,6 +86,7 @@ Expected<tcp::endpoint> OpsServer::start(const tcp::endpoint& endpoint) {
 void OpsServer::stop() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    retry_timer_.cancel();
     for (auto& weak : connections_)
         if (auto connection = weak.lock()) connection->close();
     connections_.clear();
@@ -93,17 +95,25 @@ void OpsServer::stop() {
 void OpsServer::do_accept() {
     acceptor_.async_accept(io_, [this](const beast::error_code& ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) {
-            if (*open_ >= max_connections) {
-                log_.warn("ops.listen: {} connections open already; one more was closed", max_connections);
-                beast::error_code ignored;
-                socket.close(ignored);
-            } else {
-                std::erase_if(connections_, [](const std::weak_ptr<Connection>& weak) { return weak.expired(); });
-                auto connection = std::make_shared<Connection>(std::move(socket), routes_, open_);
-                connections_.push_back(connection);
-                connection->run();
-            }
+        if (ec) {
+            // As the gateway's listener: a persistent error (out of
+            // descriptors) must not spin this loop.
+            log_.warn("ops.listen: accept failed: {}", ec.message());
+            retry_timer_.expires_after(std::chrono::milliseconds(50));
+            retry_timer_.async_wait([this](const beast::error_code& wait_ec) {
+                if (!wait_ec && acceptor_.is_open()) do_accept();
+            });
+            return;
+        }
+        if (*open_ >= max_connections) {
+            log_.warn("ops.listen: {} connections open already; one more was closed", max_connections);
+            beast::error_code ignored;
+            socket.close(ignored);
+        } else {
+            std::erase_if(connections_, [](const std::weak_ptr<Connection>& weak) { return weak.expired(); });
+            auto connection = std::make_shared<Connection>(std::move(socket), routes_, open_);
+            connections_.push_back(connection);
+            connection->run();
         }
         do_accept();
     });

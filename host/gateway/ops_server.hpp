@@ -34,6 +34,7 @@ private:
 
     net::io_context& io_;
     tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;  // the pause after a failed accept
     std::shared_ptr<const HttpRouteTable> routes_;
     Logger& log_;
     std::shared_ptr<std::size_t> open_;  // connections now; shared with them, which count themselves out

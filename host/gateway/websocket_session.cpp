@@ -27,7 +27,7 @@ const CallerRef anonymous_caller;
 template <class NextLayer>
 WebSocketSession<NextLayer>::~WebSocketSession() {
     router_.remove_client(client_id_);
-    if (metrics_) metrics_->closes.add(std::to_string(close_code_));
+    if (metrics_ && accepted_) metrics_->closes.add(std::to_string(close_code_));
     if (log_.enabled(LogLevel::debug))
         log_.fields(LogLevel::debug, "connection closed", {{"client", client_id_}, {"code", std::to_string(close_code_)}});
 }
@@ -37,7 +37,6 @@ void WebSocketSession<NextLayer>::run(http::request<http::string_body> request, 
                                       Clock::time_point handshake_deadline) {
     // Known to the router from here on, so that a shutdown reaches it too.
     router_.add_client(client_id_, this->weak_from_this());
-    if (metrics_) metrics_->connections_total.add();
     auto& stream = ws_.next_layer();
     stream.prime(early_bytes);
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
@@ -63,6 +62,9 @@ void WebSocketSession<NextLayer>::on_accept(const beast::error_code& ec) {
         end_connection();
         return;
     }
+    // Counted once upgraded: a failed handshake is neither a connection nor a close.
+    accepted_ = true;
+    if (metrics_) metrics_->connections_total.add();
     if (log_.enabled(LogLevel::debug)) {
         if (identity_)
             log_.fields(LogLevel::debug, "connection opened",
@@ -251,7 +253,12 @@ void WebSocketSession<NextLayer>::drop_pending() {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::note_close(const beast::error_code& ec) {
-    if (ec == websocket::error::closed) close_code_ = static_cast<std::uint16_t>(ws_.reason().code);
+    if (close_code_ != 1006) return;  // we closed first: our code is the one counted
+    if (ec == websocket::error::closed) {
+        // A close frame without a code is 1005 ("no status received"), as RFC 6455 names it.
+        const auto code = static_cast<std::uint16_t>(ws_.reason().code);
+        close_code_ = code == 0 ? 1005 : code;
+    }
     else if (ec == websocket::error::message_too_big) close_code_ = 1009;
     else if (ec == websocket::error::bad_frame_payload) close_code_ = 1007;
     else if (ec == websocket::condition::protocol_violation) close_code_ = 1002;

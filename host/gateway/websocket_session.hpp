@@ -160,6 +160,7 @@ private:
     LoopMetrics* metrics_;  // null: metrics are off
     std::string client_id_;
     State state_ = State::handshaking;
+    bool accepted_ = false;  // the WebSocket handshake succeeded
     std::uint16_t close_code_ = 1006;  // until a close frame says otherwise: none was exchanged
     bool reading_ = false;     // a read (or the wait before the first one) is under way
     bool writing_ = false;     // a batch is being written

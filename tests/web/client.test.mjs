@@ -67,6 +67,19 @@ test("connect fails clearly when nothing listens", async () => {
   await assert.rejects(Portico.connect(url, { WebSocket, connectTimeoutMs: 3000 }), { code: "connect_failed" });
 });
 
+test("with reconnect off, a dropped connection fails what is asked after it at once", async () => {
+  const portico = await startPortico();
+  const client = await Portico.connect(portico.url, { WebSocket, reconnect: false });
+  const closed = new Promise((resolve) => client.on("state", (state) => state === "closed" && resolve()));
+  assert.ok((await client.request("dice", "d20")).total >= 1);
+  await portico.stop();
+  await within(10000, closed, "the closed state");
+  const started = Date.now();
+  await assert.rejects(client.request("dice", "d6", { timeoutMs: 20000 }), { code: "disconnected" });
+  assert.ok(Date.now() - started < 5000, "rejected at once, not at its timeout");
+  assert.equal(client.inFlight, 0);
+});
+
 test("after the gateway restarts the client reconnects with back-off and serves again", async (t) => {
   let portico = await startPortico();
   const port = portico.port;

@@ -28,25 +28,40 @@ export async function startPortico({ port = 0, gateway = {}, timeoutMs = 15000 }
   let out = "";
   let err = "";
   child.stderr.on("data", (chunk) => { err += chunk; });
-  const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`portico not ready within ${timeoutMs} ms:\n${err}`)), timeoutMs);
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      for (const line of out.split("\n")) {
-        if (!line.startsWith("{")) continue;
-        const event = JSON.parse(line);
-        if (event.event === "ready") {
-          clearTimeout(timer);
-          resolve(event);
-        }
-      }
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`portico exited (${code ?? signal}) before it was ready:\n${err}`));
-    });
-  });
   const exited = new Promise((resolve) => child.on("exit", resolve));
+  let ready;
+  try {
+    ready = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`portico not ready within ${timeoutMs} ms:\n${err}`)), timeoutMs);
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        // Whole lines only: a chunk may end inside one.
+        const end = out.lastIndexOf("\n");
+        if (end < 0) return;
+        const lines = out.slice(0, end).split("\n");
+        out = out.slice(end + 1);
+        for (const line of lines) {
+          if (!line.startsWith("{")) continue;
+          let event;
+          try { event = JSON.parse(line); } catch { continue; }
+          if (event.event === "ready") {
+            clearTimeout(timer);
+            resolve(event);
+          }
+        }
+      });
+      child.on("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`portico exited (${code ?? signal}) before it was ready:\n${err}`));
+      });
+    });
+  } catch (error) {
+    // Not ready: nothing of it may outlive the test.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port: ready.gateway.port,
     url: `ws://127.0.0.1:${ready.gateway.port}${ready.gateway.path}`,

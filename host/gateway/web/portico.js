@@ -83,6 +83,9 @@ export class Portico {
   // answer is dropped) or a dropped connection ("disconnected").
   request(plugin, payload = "", { timeoutMs } = {}) {
     if (this.#closedByUser) return Promise.reject(new PorticoError("closed", "the client was closed"));
+    // Dropped with reconnect off: nothing would ever send it.
+    if (this.#state === "closed")
+      return Promise.reject(new PorticoError("disconnected", "the connection is closed (reconnect is off)"));
     const id = this.#nextId++;
     const frame = JSON.stringify({ id, plugin, payload });
     const limit = timeoutMs ?? this.#options.timeoutMs;
@@ -161,12 +164,14 @@ export class Portico {
         onFirstFail(detail);
         return;
       }
-      this.#failAll("disconnected", `the connection closed (${event.code}${event.reason ? ": " + event.reason : ""}) before the reply came`);
+      const why = `the connection closed (${event.code}${event.reason ? ": " + event.reason : ""}) before the reply came`;
       if (this.#closedByUser) return;
       if (!this.#options.reconnect) {
+        this.#failAll("disconnected", why, { queuedToo: true });
         this.#setState("closed", detail);
         return;
       }
+      this.#failAll("disconnected", why);
       this.#scheduleReconnect(detail);
     };
   }
@@ -179,15 +184,16 @@ export class Portico {
     this.#retryTimer = setTimeout(() => this.#open(), delay);
   }
 
-  #failAll(code, message) {
+  // Fails what is in flight; requests not yet sent wait for the next
+  // connection after a drop, unless there will be none (`queuedToo`).
+  #failAll(code, message, { queuedToo = code !== "disconnected" } = {}) {
     for (const [id, entry] of this.#pending) {
-      // Requests not yet sent wait for the next connection.
-      if (code === "disconnected" && this.#queued.some((queued) => queued.id === id)) continue;
+      if (!queuedToo && this.#queued.some((queued) => queued.id === id)) continue;
       clearTimeout(entry.timer);
       entry.reject(new PorticoError(code, message));
       this.#pending.delete(id);
     }
-    if (code !== "disconnected") this.#queued = [];
+    if (queuedToo) this.#queued = [];
   }
 
   #onFrame(data) {

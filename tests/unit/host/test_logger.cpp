@@ -253,6 +253,18 @@ TEST_CASE("fields follow the message as key=value in text, quoted when they hold
     CHECK(message_of(lines[1], "debug") == "not written");
 }
 
+TEST_CASE("text lines stay one line each: control characters are escaped, odd field values quoted",
+          "[logger][text_escape]") {
+    std::ostringstream out;
+    Logger log(LogLevel::debug, &out);
+    log.warn("origin \"{}\" refused", "evil\n2026-01-01T00:00:00.000Z error forged");
+    log.fields(LogLevel::info, "closed", {{"reason", "a=b"}, {"empty", ""}, {"tab", "x\ty"}, {"plain", "c1"}});
+    const auto lines = lines_of(out.str());
+    REQUIRE(lines.size() == 2);
+    CHECK(message_of(lines[0], "warn") == "origin \"evil\\x0a2026-01-01T00:00:00.000Z error forged\" refused");
+    CHECK(message_of(lines[1], "info") == "closed reason=\"a=b\" empty=\"\" tab=\"x\\ty\" plain=c1");
+}
+
 TEST_CASE("log_format json: one object a line with time, level, message and the fields", "[logger][json]") {
     std::ostringstream out;
     Logger log(LogLevel::debug, &out, portico::LogFormat::json);
