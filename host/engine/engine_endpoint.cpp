@@ -201,8 +201,9 @@ void EngineEndpoint::run_broker() {
                     frontend_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
                     wire::send_control(frontend_, wire::Control::bye);
                 }
-                quiet_until = Clock::now() + quiet_window;
-                quiet_end = Clock::now() + quiet_limit;
+                const auto said_bye = Clock::now();
+                quiet_until = said_bye + quiet_window;
+                quiet_end = said_bye + quiet_limit;
             }
         }
         if (take && (items[2].revents & ZMQ_POLLIN) && take_requests(stopping) > 0 && stopping)

@@ -23,6 +23,15 @@ Expected<tcp::endpoint> listen_on(tcp::acceptor& acceptor, const tcp::endpoint& 
                                     std::to_string(endpoint.port()) + ": " + ec.message()};
 }
 
+void accept_again_later(net::steady_timer& timer, const tcp::acceptor& acceptor, Logger& log, std::string_view key,
+                        const beast::error_code& ec, std::function<void()> accept) {
+    log.warn("{}: accept failed: {}", key, ec.message());
+    timer.expires_after(std::chrono::milliseconds(50));
+    timer.async_wait([&acceptor, accept = std::move(accept)](const beast::error_code& wait_ec) {
+        if (!wait_ec && acceptor.is_open()) accept();
+    });
+}
+
 Expected<tcp::endpoint> Listener::listen(const tcp::endpoint& endpoint) {
     auto bound = listen_on(acceptor_, endpoint, "gateway.listen");
     if (bound) protocol_ = endpoint.protocol();
@@ -43,13 +52,7 @@ void Listener::do_accept() {
     acceptor_.async_accept([this](const beast::error_code& ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
-            // Out of descriptors or a connection reset before accept: keep
-            // accepting, after a pause so that a persistent error cannot spin.
-            log_.warn("accept failed: {}", ec.message());
-            retry_timer_.expires_after(std::chrono::milliseconds(50));
-            retry_timer_.async_wait([this](const beast::error_code& wait_ec) {
-                if (!wait_ec && acceptor_.is_open()) do_accept();
-            });
+            accept_again_later(retry_timer_, acceptor_, log_, "gateway.listen", ec, [this] { do_accept(); });
             return;
         }
         hand_off(std::move(socket));

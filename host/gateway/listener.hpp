@@ -15,6 +15,12 @@ namespace portico {
 // again and the error names `key` (the config key of the address).
 Expected<tcp::endpoint> listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, std::string_view key);
 
+// After a failed accept (out of descriptors, a connection reset before it):
+// logs `ec` under `key` and calls `accept` again after a pause on `timer`,
+// while `acceptor` is open, so that a persistent error cannot spin the loop.
+void accept_again_later(net::steady_timer& timer, const tcp::acceptor& acceptor, Logger& log, std::string_view key,
+                        const beast::error_code& ec, std::function<void()> accept);
+
 class Listener {
 public:
     // Called on the target loop's thread with a socket bound to that loop.

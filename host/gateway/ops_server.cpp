@@ -96,13 +96,7 @@ void OpsServer::do_accept() {
     acceptor_.async_accept(io_, [this](const beast::error_code& ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
-            // As the gateway's listener: a persistent error (out of
-            // descriptors) must not spin this loop.
-            log_.warn("ops.listen: accept failed: {}", ec.message());
-            retry_timer_.expires_after(std::chrono::milliseconds(50));
-            retry_timer_.async_wait([this](const beast::error_code& wait_ec) {
-                if (!wait_ec && acceptor_.is_open()) do_accept();
-            });
+            accept_again_later(retry_timer_, acceptor_, log_, "ops.listen", ec, [this] { do_accept(); });
             return;
         }
         if (*open_ >= max_connections) {
