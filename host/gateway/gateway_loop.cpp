@@ -7,12 +7,13 @@
 namespace portico {
 
 GatewayLoop::GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log,
-                         bool metrics)
+                         bool metrics, std::chrono::milliseconds liveness_period)
     : log_(log),
       status_changed_(std::move(status_changed)),
       router_(metrics ? &metrics_ : nullptr),
       work_(net::make_work_guard(io_)),
-      links_(links.for_loop(io_, router_, status_changed_)) {
+      links_(links.for_loop(io_, router_, status_changed_)),
+      liveness_period_(liveness_period) {
     router_.add_engine(std::string(builtin_plugin_name), builtin_);
 }
 
@@ -87,6 +88,7 @@ void GatewayLoop::sweep_retired() {
 }
 
 void GatewayLoop::start() {
+    liveness_.start(liveness_period_);
     thread_ = std::thread([this] {
         block_control_signals_in_this_thread();
         for (;;) {

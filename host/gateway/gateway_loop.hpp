@@ -6,10 +6,12 @@
 #include "core/logger.hpp"
 #include "core/net.hpp"
 #include "gateway/builtin_plugin.hpp"
+#include "gateway/liveness_sweep.hpp"
 #include "gateway/router.hpp"
 #include "link/link_factory.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,8 +27,10 @@ class GatewayLoop {
 public:
     // `status_changed` runs on the loop's thread when a plugin's engines in
     // rotation may have changed (see plugins_without_engine()); `metrics`:
-    // whether the loop counts for /metrics.
-    GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log, bool metrics = true);
+    // whether the loop counts for /metrics; `liveness_period`: how often the
+    // loop's connections are checked for silence (LivenessSweep; 0: never).
+    GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log, bool metrics = true,
+                std::chrono::milliseconds liveness_period = std::chrono::milliseconds(0));
     ~GatewayLoop();
     GatewayLoop(const GatewayLoop&) = delete;
     GatewayLoop& operator=(const GatewayLoop&) = delete;
@@ -72,6 +76,8 @@ private:
     std::vector<std::unique_ptr<EngineLink>> retired_;
     net::steady_timer retire_timer_{io_};
     BuiltinPlugin builtin_{io_, router_};
+    LivenessSweep liveness_{io_, router_};
+    std::chrono::milliseconds liveness_period_;
     std::thread thread_;
 };
 

@@ -190,6 +190,16 @@ public:
     // Every byte ever appended: tells whether a write has reached this stream yet.
     std::uint64_t appended_bytes() const noexcept { return appended_; }
 
+    // Gives back the write buffers while nothing is being written: the
+    // upgrade's response grew them, and an idle connection should not keep
+    // that capacity (about 250 bytes) for its whole life.
+    void release_idle_buffers() {
+        if (writing_ || !pending_.empty()) return;
+        std::string().swap(pending_);
+        std::string().swap(in_flight_);
+        if (waiters_.empty()) std::vector<std::unique_ptr<detail::WriteWaiter>>().swap(waiters_);
+    }
+
     // Ends the batch; `handler(ec, bytes)` runs once all of it is written.
     template <class Handler>
     void flush(Handler&& handler) {

@@ -53,6 +53,12 @@ bool Router::deliver(const EngineReply& reply) {
     return true;
 }
 
+void Router::collect_clients(std::vector<std::shared_ptr<ClientConnection>>& into) const {
+    into.reserve(into.size() + clients_.size());
+    for (const auto& [id, weak] : clients_)
+        if (auto connection = weak.lock()) into.push_back(std::move(connection));
+}
+
 void Router::shut_down_clients(std::function<void()> when_empty) {
     when_empty_ = std::move(when_empty);
     if (clients_.empty() && when_empty_) {
@@ -61,16 +67,13 @@ void Router::shut_down_clients(std::function<void()> when_empty) {
     }
     // Copy first: a connection may remove itself while shutting down.
     std::vector<std::shared_ptr<ClientConnection>> live;
-    live.reserve(clients_.size());
-    for (auto& [id, weak] : clients_)
-        if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    collect_clients(live);
     for (auto& connection : live) connection->shut_down();
 }
 
 void Router::abort_clients() {
     std::vector<std::shared_ptr<ClientConnection>> live;
-    for (auto& [id, weak] : clients_)
-        if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    collect_clients(live);
     for (auto& connection : live) connection->abort();
 }
 

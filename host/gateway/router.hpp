@@ -17,6 +17,7 @@
 #include <string_view>
 #include <map>
 #include <unordered_map>
+#include <vector>
 
 namespace portico {
 
@@ -25,6 +26,9 @@ class ClientConnection {
 public:
     virtual ~ClientConnection() = default;
     virtual void on_engine_reply(const EngineReply& reply) = 0;
+    // LivenessSweep's turn: ping a client silent too long, drop one that
+    // stayed silent after its ping. Cheap when nothing is due.
+    virtual void check_liveness(std::chrono::steady_clock::time_point now) = 0;
     // The gateway is going away: close with 1001 once pending writes are out.
     virtual void shut_down() = 0;
     // The loop has stopped for good: drop whatever waits on it.
@@ -61,6 +65,9 @@ public:
 
     void add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection);
     void remove_client(const std::string& client_id);
+    // Appends every live client connection (references that keep them alive
+    // while the caller works on them, even if one ends meanwhile).
+    void collect_clients(std::vector<std::shared_ptr<ClientConnection>>& into) const;
     // Hands an engine reply to the client it names; false when it has gone.
     bool deliver(const EngineReply& reply);
     void on_reply(const EngineReply& reply) override { deliver(reply); }

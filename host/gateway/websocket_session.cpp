@@ -85,8 +85,10 @@ void WebSocketSession<NextLayer>::on_accept(const beast::error_code& ec) {
     ws_.control_callback([this](websocket::frame_type, beast::string_view) { heard_since_check_ = true; });
     if (state_ == State::handshaking) {
         state_ = State::open;
-        if (config_.ping_interval.count() > 0) arm_close_timer(config_.ping_interval);
+        if (config_.ping_interval.count() > 0) liveness_due_ = Clock::now() + config_.ping_interval;
     }
+    // The upgrade's response is out: its buffers need not stay.
+    ws_.next_layer().release_idle_buffers();
     do_read();
     finish_drain_if_done();  // a shutdown came during the handshake
 }
@@ -491,9 +493,10 @@ void WebSocketSession<NextLayer>::begin_close(websocket::close_code code, const 
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::arm_close_timer(Clock::duration after) {
-    close_timer_.expires_after(after);
+    auto& timer = close_timer_.get(ws_.get_executor());
+    timer.expires_after(after);
     // A weak reference: a waiting timer must not keep a finished session alive.
-    close_timer_.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
+    timer.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
         if (auto self = weak.lock()) self->on_close_timer(ec);
     });
 }
@@ -518,8 +521,7 @@ void WebSocketSession<NextLayer>::on_close_timer(const beast::error_code& ec) {
             if (state_ == State::peer_closing) write_owed_replies();
             return;
         case State::open:
-            check_liveness();
-            return;
+            return;  // not armed while open
         case State::closing:
         case State::ended:
             break;
@@ -532,11 +534,11 @@ void WebSocketSession<NextLayer>::on_close_timer(const beast::error_code& ec) {
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::check_liveness() {
-    if (config_.ping_interval.count() <= 0) return;
+void WebSocketSession<NextLayer>::check_liveness(Clock::time_point now) {
+    if (state_ != State::open || now < liveness_due_) return;
     if (std::exchange(heard_since_check_, false)) {
         awaiting_pong_ = false;
-        arm_close_timer(config_.ping_interval);
+        liveness_due_ = now + config_.ping_interval;
         return;
     }
     if (awaiting_pong_) {
@@ -552,7 +554,7 @@ void WebSocketSession<NextLayer>::check_liveness() {
         ping_in_flight_ = true;
         ws_.async_ping({}, [self = this->shared_from_this()](const beast::error_code&) { self->ping_in_flight_ = false; });
     }
-    arm_close_timer(config_.pong_timeout);
+    liveness_due_ = now + config_.pong_timeout;
 }
 
 template <class NextLayer>
@@ -656,9 +658,10 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::track_deadline(Clock::time_point deadline) {
     if (deadline >= timer_expiry_) return;  // the armed timer fires earlier anyway
     timer_expiry_ = deadline;
-    deadline_timer_.expires_at(deadline);
+    auto& timer = deadline_timer_.get(ws_.get_executor());
+    timer.expires_at(deadline);
     // A weak reference: a waiting timer must not keep a finished session alive.
-    deadline_timer_.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
+    timer.async_wait([weak = this->weak_from_this()](const beast::error_code& ec) {
         if (auto self = weak.lock()) self->on_deadline(ec);
     });
 }

@@ -10,7 +10,7 @@
 //
 // Liveness: a client silent for gateway.ping_interval_ms is pinged, and one
 // that then stays silent for pong_timeout_ms is dropped, so dead peers do
-// not hold connection slots. Rate limits (plugins.NAME.rate_limit) are a
+// not hold connection slots (the loop's LivenessSweep asks, no timer here). Rate limits (plugins.NAME.rate_limit) are a
 // token bucket per connection and plugin: a request beyond one is answered
 // "rate_limited" with retry_after_ms, and the connection stays open.
 //
@@ -33,6 +33,7 @@
 #include "gateway/connection_limits.hpp"
 #include "gateway/gateway_services.hpp"
 #include "gateway/gateway_stream.hpp"
+#include "gateway/lazy_timer.hpp"
 #include "gateway/outbound_queue.hpp"
 #include "gateway/pending_requests.hpp"
 #include "gateway/router.hpp"
@@ -67,8 +68,6 @@ public:
           tokens_(services.tokens),
           metrics_(router.metrics()),
           client_id_(make_client_id()),
-          deadline_timer_(ws_.get_executor()),
-          close_timer_(ws_.get_executor()),
           slot_(std::move(slot)) {
         if (identity) identity_ = std::make_unique<Identity>(std::move(*identity), ws_.get_executor());
     }
@@ -81,6 +80,7 @@ public:
              std::chrono::steady_clock::time_point handshake_deadline);
 
     void on_engine_reply(const EngineReply& reply) override;
+    void check_liveness(std::chrono::steady_clock::time_point now) override;
     void shut_down() override;
     void abort() override;
     bool hold_close() override;
@@ -140,8 +140,6 @@ private:
     void track_deadline(Clock::time_point deadline);
     void on_deadline(const beast::error_code& ec);
     bool reading_allowed() const noexcept;
-    // Liveness, on the close timer while the connection is open.
-    void check_liveness();
     // 0: the request may go; otherwise milliseconds until it may.
     std::uint64_t take_token(const std::string& plugin, const PluginRoute& route);
     // "portico refresh TOKEN" and "portico whoami": answered by the session,
@@ -171,7 +169,7 @@ private:
     bool ping_in_flight_ = false;
 
     PendingRequests pending_;
-    net::steady_timer deadline_timer_;
+    LazyTimer deadline_timer_;
     Clock::time_point timer_expiry_ = Clock::time_point::max();
 
     OutboundQueue outbox_;
@@ -183,9 +181,10 @@ private:
     // alive, yet its requests are still owed replies: it holds itself until
     // reading resumes or it closes.
     std::shared_ptr<WebSocketSession> paused_self_;
-    // Open: the liveness check; then the drain deadline, the reply grace and
-    // the close grace period.
-    net::steady_timer close_timer_;
+    // The drain deadline, the reply grace and the close grace period.
+    LazyTimer close_timer_;
+    // Open: when check_liveness() looks at this connection next.
+    Clock::time_point liveness_due_ = Clock::time_point::max();
     std::optional<PendingClose> close_after_write_;
     ConnectionSlot slot_;
     std::vector<std::pair<std::string, TokenBucket>> buckets_;  // rate-limited plugins used (no auth)

@@ -3,8 +3,10 @@
 user receives it: its name, its control fields and files, the systemd unit's
 hardening, and the installed binary on the installed config, extracted into
 a scratch root (dpkg-deb -x). With CI=true and as root it is also installed
-for real with dpkg -i (its postinst makes the portico user), run from /usr
-and purged again.
+for real with dpkg -i (its postinst makes the portico user), run from /usr,
+started as its systemd unit says (the unit's ExecStart as its User and Group,
+without new privileges; this CI has no systemd to do it) and reloaded with
+the unit's ExecReload, then purged again.
 
     test_deb.py BUILD_DIR"""
 import asyncio
@@ -12,12 +14,16 @@ import glob
 import json
 import os
 import re
+import shlex
 import shutil
+import socket
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import websockets
 
@@ -76,6 +82,92 @@ def serve_and_roll(binary, config_path, directory):
             raise
 
 
+def unit_settings(path):
+    """The [Service] keys of a systemd unit file, the last value of each."""
+    settings = {}
+    section = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]" and "=" in line:
+                key, value = line.split("=", 1)
+                settings[key] = value
+    return settings
+
+
+def http_status(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def read_event(stream, name, deadline_s):
+    """The first JSON event NAME on STREAM (portico's stdout), within DEADLINE_S."""
+    deadline = time.monotonic() + deadline_s
+    for line in stream:
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("event") == name:
+                return event
+        if time.monotonic() > deadline:
+            break
+    return None
+
+
+def start_as_service(unit_path, config_path):
+    """Starts the installed portico as its unit does, checks it serves and
+    reloads, and stops it with the unit's stop signal."""
+    unit = unit_settings(unit_path)
+    with open(config_path, encoding="utf-8") as f:
+        listen = json.load(f)["gateway"]["listen"]
+    host, port = listen.rsplit(":", 1)
+    # The installed config's own port: another test may hold it for a moment.
+    deadline = time.monotonic() + 30
+    while True:
+        probe = socket.socket()
+        try:
+            probe.bind((host, int(port)))
+            break
+        except OSError:
+            check(time.monotonic() < deadline, f"{listen} (the installed config's gateway.listen) stays busy")
+            time.sleep(0.5)
+        finally:
+            probe.close()
+    argv = ["setpriv", f"--reuid={unit['User']}", f"--regid={unit['Group']}", "--init-groups", "--no-new-privs",
+            *shlex.split(unit["ExecStart"])]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
+    try:
+        ready = read_event(process.stdout, "ready", 20)
+        check(ready, f"the service did not get ready: {process.stderr.read() if process.poll() is not None else ''}")
+        check(ready["gateway"]["port"] == int(port), ready)
+        check(http_status(port, "/healthz") == 200, "/healthz answers 200")
+        check(http_status(port, "/readyz") == 200, "/readyz answers 200: every plugin has an engine")
+
+        async def roll():
+            async with websockets.connect(f"ws://{host}:{port}/ws") as connection:
+                await connection.send("dice 2d6")
+                return await asyncio.wait_for(connection.recv(), 10)
+        check(re.search(r"\d", asyncio.run(roll())), "the service rolls dice")
+
+        reload = unit["ExecReload"].replace("$MAINPID", str(process.pid))
+        subprocess.run(shlex.split(reload), check=True, timeout=30)
+        check(read_event(process.stdout, "reloaded", 20), "ExecReload reloads the config")
+
+        process.send_signal(getattr(signal, unit.get("KillSignal", "SIGTERM")))
+        stop_s = int(unit.get("TimeoutStopSec", "90"))
+        check(process.wait(timeout=stop_s) == 0, "a clean exit on the unit's stop signal")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def main(build):
     with tempfile.TemporaryDirectory() as directory:
         run("cpack", "-B", directory, cwd=build)
@@ -123,6 +215,9 @@ def main(build):
                 check(run("getent", "passwd", "portico").stdout.startswith("portico:"), "postinst made the user")
                 serve_and_roll("/usr/bin/portico", "/etc/portico/portico.json", directory)
                 print("ok: installed with dpkg -i; /usr/bin/portico serves on /etc/portico/portico.json")
+                start_as_service("/usr/lib/systemd/system/portico.service", "/etc/portico/portico.json")
+                print("ok: started as the unit says (User, Group, no new privileges), reloaded with ExecReload, "
+                      "stopped with KillSignal")
             finally:
                 run("dpkg", "--purge", "portico")
 

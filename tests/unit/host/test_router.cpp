@@ -1,6 +1,8 @@
-// The router (host/router.hpp): plugin prefix -> engine link, client id ->
-// connection, with fakes for both sides. No sockets.
+// The router (gateway/router.hpp): plugin prefix -> engine link, client id ->
+// connection, with fakes for both sides, and the liveness sweep that walks
+// its connections (gateway/liveness_sweep.hpp). No sockets.
 #include "gateway/router.hpp"
+#include "gateway/liveness_sweep.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -66,8 +68,14 @@ public:
         if (on_shut_down_) on_shut_down_();
     }
     void abort() override { ++abort_calls_; }
+    void check_liveness(std::chrono::steady_clock::time_point now) override {
+        checked_at_.push_back(now);
+        if (on_check_) on_check_();
+    }
 
     std::vector<Received> received_;
+    std::vector<std::chrono::steady_clock::time_point> checked_at_;
+    std::function<void()> on_check_;
     int shut_down_calls_ = 0;
     int abort_calls_ = 0;
     std::function<void()> on_shut_down_;
@@ -385,4 +393,65 @@ TEST_CASE("a connection that removes another while shutting down", "[router][shu
     CHECK(first->shut_down_calls_ == 1);
     CHECK(second->shut_down_calls_ == 1);
     CHECK(router.client_count() == 0);
+}
+
+TEST_CASE("the liveness period is a quarter of the shorter setting, within 25 ms and 1 s", "[liveness][period]") {
+    using std::chrono::milliseconds;
+    using portico::LivenessSweep;
+    CHECK(LivenessSweep::period_for(milliseconds(0), milliseconds(10'000)) == milliseconds(0));  // pings off
+    CHECK(LivenessSweep::period_for(milliseconds(30'000), milliseconds(10'000)) == milliseconds(1000));
+    CHECK(LivenessSweep::period_for(milliseconds(2'000), milliseconds(800)) == milliseconds(200));
+    CHECK(LivenessSweep::period_for(milliseconds(200), milliseconds(200)) == milliseconds(50));
+    CHECK(LivenessSweep::period_for(milliseconds(100), milliseconds(100)) == milliseconds(25));
+}
+
+TEST_CASE("a sweep asks every live connection, also one that ends during it", "[liveness][sweep]") {
+    boost::asio::io_context io;
+    Router router;
+    portico::LivenessSweep sweep(io, router);
+    auto quiet = std::make_shared<FakeConnection>();
+    auto dropped = std::make_shared<FakeConnection>();
+    std::weak_ptr<FakeConnection> dropped_watch = dropped;
+    auto gone = std::make_shared<FakeConnection>();
+    router.add_client("quiet", quiet);
+    router.add_client("dropped", dropped);
+    router.add_client("gone", gone);
+    gone.reset();  // its entry is still there, its connection is not
+    // The session drops itself when its pong never came: it leaves the
+    // router and its last owner lets go, inside its own check.
+    dropped->on_check_ = [&] {
+        router.remove_client("dropped");
+        dropped.reset();
+    };
+
+    const auto now = std::chrono::steady_clock::now();
+    sweep.sweep(now);
+    REQUIRE(quiet->checked_at_.size() == 1);
+    CHECK(quiet->checked_at_.front() == now);
+    CHECK(dropped_watch.expired());  // the sweep held it only while asking
+    CHECK(router.client_count() == 2);  // "quiet", and the stale "gone" entry
+    sweep.sweep(now + std::chrono::seconds(1));
+    CHECK(quiet->checked_at_.size() == 2);
+}
+
+TEST_CASE("the sweep ticks on its loop every period until stopped", "[liveness][timer]") {
+    boost::asio::io_context io;
+    Router router;
+    portico::LivenessSweep sweep(io, router);
+    auto client = std::make_shared<FakeConnection>();
+    router.add_client("client", client);
+    const auto started = std::chrono::steady_clock::now();
+    sweep.start(std::chrono::milliseconds(25));
+    // A loaded machine runs ticks late, never early: wait for three, bounded.
+    while (client->checked_at_.size() < 3 && std::chrono::steady_clock::now() - started < std::chrono::seconds(10))
+        io.run_for(std::chrono::milliseconds(5));
+    const auto ticks = client->checked_at_.size();
+    REQUIRE(ticks >= 3);
+    CHECK(client->checked_at_.front() - started >= std::chrono::milliseconds(25));
+    for (std::size_t i = 1; i < ticks; ++i)
+        CHECK(client->checked_at_[i] - client->checked_at_[i - 1] >= std::chrono::milliseconds(25));
+    sweep.stop();
+    io.restart();
+    io.run_for(std::chrono::milliseconds(60));
+    CHECK(client->checked_at_.size() == ticks);
 }
