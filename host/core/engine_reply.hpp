@@ -9,10 +9,15 @@
 
 namespace portico {
 
+// A request gets any number of events (progress, Reply::json each), then
+// exactly one final reply.
+enum class ReplyPart : std::uint8_t { final, event };
+
 struct EngineReply {
     std::uint64_t request_id = 0;  // the session's id for the request
     std::string client_id;         // the connection that asked
     Reply reply = Reply::error("engine_error", "no reply");
+    ReplyPart part = ReplyPart::final;
 };
 
 }  // namespace portico

@@ -34,10 +34,62 @@ std::string unique_suffix() {
 // Sends the reply to a request that came through the ROUTER: one frame for a
 // plain REQ client, PTC1 frames for a gateway.
 void send_result(zmq::socket_t& socket, BrokerRoute& route, const EngineReply& reply) {
+    if (reply.part == ReplyPart::event) {
+        if (route.plain) return;  // a REQ client takes one frame: the final reply
+        // The envelope is still needed for the final reply: sent as copies.
+        for (const auto& frame : route.envelope) {
+            zmq::message_t copy;
+            copy.copy(const_cast<zmq::message_t&>(frame));
+            socket.send(copy, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        }
+        wire::send_reply(socket, reply);
+        return;
+    }
     for (auto& frame : route.envelope) socket.send(frame, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     if (route.plain) wire::send_plain_reply(socket, reply.reply);
     else wire::send_reply(socket, reply);
 }
+
+// RequestStream for one job on a worker: events go where its reply goes.
+class WorkerStream final : public RequestStream {
+public:
+    // Events closer together than this are dropped: a plugin that emits in a
+    // tight loop must not flood its clients' queues.
+    static constexpr std::chrono::milliseconds min_event_gap{10};
+
+    // `route`: where the job's reply goes back (taken out of the job already).
+    WorkerStream(const EngineJob& job, std::shared_ptr<BrokerRoute> route, const CancelBoard& cancels)
+        : job_(job), route_(std::move(route)), cancels_(cancels) {}
+
+    bool emit(std::string json_text) override {
+        if (cancelled()) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (sent_any_ && now - last_sent_ < min_event_gap) return true;
+        Reply checked = check_reply(Reply::json(std::move(json_text)));
+        if (!checked.ok()) return true;  // not one JSON value: dropped
+        sent_any_ = true;
+        last_sent_ = now;
+        EngineResult event;
+        event.reply = EngineReply{job_.request_id, job_.client_id, std::move(checked), ReplyPart::event};
+        event.route = route_;
+        job_.sink->deliver(std::move(event));
+        return !cancelled();
+    }
+    bool cancelled() const noexcept override {
+        try {
+            return cancels_.cancelled(job_.client_id, job_.request_id);
+        } catch (...) {
+            return false;  // out of memory while looking: go on
+        }
+    }
+
+private:
+    const EngineJob& job_;
+    std::shared_ptr<BrokerRoute> route_;
+    const CancelBoard& cancels_;
+    bool sent_any_ = false;
+    std::chrono::steady_clock::time_point last_sent_;
+};
 
 }  // namespace
 
@@ -236,6 +288,17 @@ std::size_t EngineEndpoint::take_requests(bool stopping) {
             continue;
         }
         if (control != wire::Control::none) continue;  // nothing else is sent to an endpoint
+        if (const auto notice = wire::parse_notice(frames.data() + delimiter + 1, count - delimiter - 1)) {
+            if (notice->kind == wire::ClientNotice::Kind::cancel) {
+                jobs_->cancels().cancel(notice->client_id, notice->request_id);
+            } else {
+                EngineJob gone;
+                gone.kind = JobKind::client_gone;
+                gone.client_id = std::string(notice->client_id);
+                jobs_->push_notice(std::move(gone));
+            }
+            continue;
+        }
 
         std::string problem;
         const auto request = wire::parse_request(frames.data() + delimiter + 1, count - delimiter - 1, problem);
@@ -273,12 +336,23 @@ std::size_t EngineEndpoint::take_requests(bool stopping) {
 void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,
                                 std::size_t max_request_bytes) {
     Engine& engine = plugin->engine();
+    const bool talks_back = (plugin->api_version() & 0xffffu) >= 2;  // 1.2: streams, hears client_gone
+    CancelBoard& cancels = jobs_->cancels();
     while (auto job = jobs_->pop(generation)) {
+        if (job->kind == JobKind::client_gone) {
+            if (talks_back) engine.client_gone(job->client_id);
+            job.reset();
+            jobs_->done();
+            continue;
+        }
         EngineResult result;
         result.reply.request_id = job->request_id;
         result.route = std::move(job->route);
         Reply& reply = result.reply.reply;
-        if (job->payload.size() > max_request_bytes) {
+        if (cancels.cancelled(job->client_id, job->request_id)) {
+            // Answered by its gateway already; the engine never sees it.
+            reply = Reply::error("cancelled", "the request was cancelled before an engine took it");
+        } else if (job->payload.size() > max_request_bytes) {
             reply = Reply::error("too_large", "the request is larger than " + std::to_string(max_request_bytes) +
                                                   " bytes");
         } else {
@@ -290,6 +364,8 @@ void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared
                 call.caller_subject = job->caller->subject;
                 call.caller_claims_json = job->caller->claims_json;
             }
+            WorkerStream stream(*job, result.route, cancels);
+            if (talks_back) call.stream = &stream;
             try {
                 reply = check_reply(engine.handle(call));
             } catch (...) {
@@ -298,6 +374,7 @@ void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared
                 reply = Reply::error("engine_error", "the engine let an exception escape handle()");
             }
         }
+        cancels.forget(job->client_id, job->request_id);
         result.reply.client_id = std::move(job->client_id);
         job->sink->deliver(std::move(result));
         job.reset();  // drops the sink before the queue counts the job done

@@ -19,7 +19,11 @@ class ReplySink;
 // REQ client that wants one frame back. Null for jobs from this process.
 struct BrokerRoute;
 
+// A request for handle(), or the notice that a client has gone (client_gone()).
+enum class JobKind : std::uint8_t { request, client_gone };
+
 struct EngineJob {
+    JobKind kind = JobKind::request;
     std::uint64_t request_id = 0;
     std::string client_id;
     std::string payload;

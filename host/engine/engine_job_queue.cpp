@@ -31,6 +31,17 @@ EngineJobQueue::Taken EngineJobQueue::push_all(std::vector<EngineJob>& jobs) {
     return taken;
 }
 
+void EngineJobQueue::push_notice(EngineJob job) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (closed_) return;
+        jobs_.push_back(std::move(job));
+        queued_.store(jobs_.size(), std::memory_order_relaxed);
+        if (waiting_ == 0) return;
+    }
+    work_.notify_one();
+}
+
 Reply EngineJobQueue::refusal(Push why, std::string_view plugin) const {
     if (why == Push::closed) return Reply::error("unavailable", "plugin \"" + std::string(plugin) + "\" is shutting down");
     return Reply::error("overloaded", "plugin \"" + std::string(plugin) + "\" has " + std::to_string(size()) +

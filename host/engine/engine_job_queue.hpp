@@ -12,6 +12,7 @@
 // Generations let a reload swap the engine without dropping anything: workers
 // of a retired generation finish the job they hold and leave; the queue, and
 // what waits in it, passes to the new workers.
+#include "engine/cancel_board.hpp"
 #include "engine/engine_job.hpp"
 
 #include <atomic>
@@ -41,6 +42,11 @@ public:
         Push rest;
     };
     Taken push_all(std::vector<EngineJob>& jobs);
+    // A notice for the engine (JobKind::client_gone), queued even beyond
+    // max_queued: one comes per ended connection, not per request.
+    void push_notice(EngineJob job);
+    // Requests cancelled by their gateways, for the workers to see.
+    CancelBoard& cancels() noexcept { return cancels_; }
     // The answer to a job refused for `why` (full: "overloaded", closed: "unavailable").
     Reply refusal(Push why, std::string_view plugin) const;
     // Blocks until there is a job for a worker of `generation`; nullopt when
@@ -74,6 +80,7 @@ private:
     std::size_t in_hand_ = 0;
     std::size_t waiting_ = 0;
     bool closed_ = false;
+    CancelBoard cancels_;
 };
 
 }  // namespace portico

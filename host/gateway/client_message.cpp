@@ -254,6 +254,25 @@ std::string format_rate_limited(const ReplyContext& context, std::uint64_t retry
     return out;
 }
 
+std::string format_event(const ReplyContext& context, std::string_view event_json, std::uint32_t dropped) {
+    if (context.form == MessageForm::shorthand) {
+        std::string out = "event: ";
+        out += event_json;
+        return out;
+    }
+    std::string out;
+    out.reserve(event_json.size() + context.plugin.size() + context.id_json.size() + 48);
+    append_head(out, context);
+    out += "\"event\":";
+    out += event_json;  // checked by the endpoint: one JSON value
+    if (dropped > 0) {
+        out += ",\"dropped\":";
+        out += std::to_string(dropped);
+    }
+    out += '}';
+    return out;
+}
+
 std::string format_engine_reply(const ReplyContext& context, const Reply& reply) {
     if (reply.kind() == Reply::Kind::error) return format_error(context, reply.code(), reply.body());
     return format_result(context, reply.kind(), reply.body());

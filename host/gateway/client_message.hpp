@@ -5,6 +5,8 @@
 //   shorthand:  "dice 3d6"                                   -> result text, or "error: <message>"
 //   envelope:   {"id":7,"plugin":"dice","payload":"3d6"}    -> {"id":7,"plugin":"dice","ok":true,"result":...}
 //                                                              {"id":7,"plugin":"dice","ok":false,"error":{...}}
+//   events of a streaming request, before its reply:          -> {"id":7,"plugin":"odds","event":...}
+//                                                 (shorthand)  -> "event: <json>"
 #include "core/error.hpp"
 #include <portico/plugin.hpp>
 
@@ -56,5 +58,8 @@ std::string format_error(const ReplyContext& context, std::string_view code, std
 std::string format_rate_limited(const ReplyContext& context, std::uint64_t retry_after_ms);
 // A reply built from what an engine sent (result or error).
 std::string format_engine_reply(const ReplyContext& context, const Reply& reply);
+// A progress event of a request still pending: {"id":7,"plugin":"odds","event":{...}}
+// with "dropped":N when N events before it were dropped; shorthand: "event: {...}".
+std::string format_event(const ReplyContext& context, std::string_view event_json, std::uint32_t dropped = 0);
 
 }  // namespace portico

@@ -84,6 +84,8 @@ struct PluginTotals {
     std::uint64_t sum_ns = 0;
     std::uint64_t started = 0;
     std::uint64_t ended = 0;
+    std::uint64_t events = 0;
+    std::uint64_t events_dropped = 0;
 };
 
 void add_labelled(std::map<std::string, std::uint64_t, std::less<>>& totals, const LabelledCounter& counter) {
@@ -117,6 +119,8 @@ void Gateway::write_metrics(PrometheusText& out) const {
             totals.sum_ns += counters.duration.sum_ns();
             totals.started += counters.started.value();
             totals.ended += counters.ended.value();
+            totals.events += counters.events.value();
+            totals.events_dropped += counters.events_dropped.value();
         });
     }
     out.family("portico_connections", Type::gauge, "WebSocket connections open now.");
@@ -145,6 +149,12 @@ void Gateway::write_metrics(PrometheusText& out) const {
     out.family("portico_inflight", Type::gauge, "Requests sent to a plugin's engines and not yet answered.");
     for (const auto& [name, totals] : plugins)
         out.sample("portico_inflight", {{"plugin", name}}, totals.started - std::min(totals.started, totals.ended));
+    out.family("portico_events_total", Type::counter,
+               "Progress events of streaming requests, by plugin and fate (sent, or dropped for a slow client).");
+    for (const auto& [name, totals] : plugins) {
+        out.sample("portico_events_total", {{"plugin", name}, {"fate", "sent"}}, totals.events);
+        out.sample("portico_events_total", {{"plugin", name}, {"fate", "dropped"}}, totals.events_dropped);
+    }
 
     // Every loop links to the same engines: the first loop's view stands for all.
     if (loops_.empty()) return;

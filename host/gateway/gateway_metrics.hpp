@@ -20,6 +20,8 @@ struct PluginCounters {
     LoopHistogram duration;    // from the frame read to the reply queued
     LoopCounter started;       // sent to an engine; in flight = started - ended
     LoopCounter ended;
+    LoopCounter events;          // progress events queued for clients
+    LoopCounter events_dropped;  // ... and dropped for a client that reads too slowly
 };
 
 // What a pending request carries for its measurement.

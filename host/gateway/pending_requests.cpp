@@ -5,7 +5,25 @@
 namespace portico {
 
 void PendingRequests::add(std::uint64_t id, ReplyContext context, Clock::time_point deadline, RequestMeter meter) {
-    pending_.emplace(id, Entry{PendingRequest{std::move(context), meter}, deadline});
+    pending_.emplace(id, Entry{PendingRequest{std::move(context), meter, id}, deadline});
+}
+
+const PendingRequest* PendingRequests::find(std::uint64_t id) const {
+    auto it = pending_.find(id);
+    return it == pending_.end() ? nullptr : &it->second.request;
+}
+
+std::vector<PendingRequest> PendingRequests::take_with_client_id(std::string_view id_json) {
+    std::vector<PendingRequest> taken;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (id_json.empty() || it->second.request.context.id_json == id_json) {
+            taken.push_back(std::move(it->second.request));
+            it = pending_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return taken;
 }
 
 std::optional<PendingRequest> PendingRequests::take(std::uint64_t id) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +20,7 @@ namespace portico {
 struct PendingRequest {
     ReplyContext context;
     RequestMeter meter;
+    std::uint64_t id = 0;  // the session's id for it (what its engine link knows)
 };
 
 class PendingRequests {
@@ -31,6 +33,11 @@ public:
     // The request `id` is answered now: what its reply needs, or nothing when
     // it is not pending (timed out, already answered, never sent).
     std::optional<PendingRequest> take(std::uint64_t id);
+    // Still waiting, not taken (an event for it is on its way); null when not.
+    const PendingRequest* find(std::uint64_t id) const;
+    // Those the client sent with this envelope "id" (JSON text), taken out;
+    // with `id_json` empty, every one.
+    std::vector<PendingRequest> take_with_client_id(std::string_view id_json);
 
     struct Expired {
         std::vector<PendingRequest> requests;  // their deadline has passed: taken out

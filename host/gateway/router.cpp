@@ -1,5 +1,6 @@
 #include "gateway/router.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -9,7 +10,15 @@ void Router::add_engine(const std::string& plugin, EngineLink& link, const RateL
                         std::string require_scope) {
     auto buckets = rate_limit.limited() ? std::make_shared<UserRateBuckets>() : nullptr;
     PluginCounters* counters = metrics_ ? &metrics_->plugin(plugin) : nullptr;
-    engines_[plugin] = PluginRoute{&link, rate_limit, std::move(require_scope), std::move(buckets), counters};
+    auto bit = bits_.find(plugin);
+    if (bit == bits_.end()) bit = bits_.emplace(plugin, static_cast<std::uint8_t>(std::min<std::size_t>(bits_.size(), 63))).first;
+    engines_[plugin] = PluginRoute{&link, rate_limit, std::move(require_scope), std::move(buckets), counters, bit->second};
+}
+
+void Router::tell_client_gone(std::string_view client_id, std::uint64_t plugins_used) const {
+    if (plugins_used == 0) return;
+    for (const auto& [name, route] : engines_)
+        if (plugins_used >> route.bit & 1u) route.link->client_gone(client_id);
 }
 
 void Router::remove_engine(const std::string& plugin) { engines_.erase(plugin); }

@@ -42,6 +42,9 @@ struct PluginRoute {
     std::string require_scope;                    // empty: any caller
     std::shared_ptr<UserRateBuckets> user_buckets;  // rate-limited: the buckets of callers with a subject
     PluginCounters* counters = nullptr;             // null: metrics are off
+    // The plugin's bit in a connection's record of plugins it used (63: any
+    // plugin past the 63rd): stable for the plugin's name while the loop lives.
+    std::uint8_t bit = 0;
 };
 
 class Router final : public ReplyHandler {
@@ -65,6 +68,9 @@ public:
 
     void add_client(const std::string& client_id, std::weak_ptr<ClientConnection> connection);
     void remove_client(const std::string& client_id);
+    // `client_id` has ended: the engines of the plugins whose bits are set in
+    // `plugins_used` (PluginRoute::bit) hear client_gone().
+    void tell_client_gone(std::string_view client_id, std::uint64_t plugins_used) const;
     // Appends every live client connection (references that keep them alive
     // while the caller works on them, even if one ends meanwhile).
     void collect_clients(std::vector<std::shared_ptr<ClientConnection>>& into) const;
@@ -82,6 +88,7 @@ public:
 private:
     LoopMetrics* metrics_;
     std::map<std::string, PluginRoute, std::less<>> engines_;
+    std::map<std::string, std::uint8_t, std::less<>> bits_;  // never shrinks: a plugin keeps its bit
     std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
     std::atomic<std::size_t> client_count_{0};
     std::function<void()> when_empty_;

@@ -26,6 +26,8 @@ const CallerRef anonymous_caller;
 
 template <class NextLayer>
 WebSocketSession<NextLayer>::~WebSocketSession() {
+    drop_pending();  // their engines may stop
+    router_.tell_client_gone(client_id_, plugins_used_);
     router_.remove_client(client_id_);
     if (metrics_ && accepted_) metrics_->closes.add(std::to_string(close_code_));
     if (log_.enabled(LogLevel::debug))
@@ -182,7 +184,7 @@ void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
         reject(request.context, "shutting_down", "the gateway is shutting down");
         return;
     }
-    if (request.context.plugin == builtin_plugin_name && handle_identity_command(request)) return;
+    if (request.context.plugin == builtin_plugin_name && handle_session_command(request)) return;
     const PluginRoute* route = router_.find_route(request.context.plugin);
     if (route == nullptr) {
         reject(request.context, "unknown_plugin",
@@ -217,6 +219,7 @@ void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
             return;
     }
     if (route->counters) route->counters->started.add();
+    plugins_used_ |= std::uint64_t{1} << route->bit;
     const auto deadline = received + engine->timeout();
     pending_.add(request_id, std::move(request.context), deadline, RequestMeter{route->counters, received});
     track_deadline(deadline);
@@ -242,6 +245,7 @@ void WebSocketSession<NextLayer>::refuse(const PluginRoute& route, std::string_v
 template <class NextLayer>
 void WebSocketSession<NextLayer>::answer_error(const PendingRequest& request, std::string_view code,
                                                const std::string& message) {
+    cancel_at_engine(request);
     request.meter.finish(code, Clock::now());
     send(format_error(request.context, code, message));
 }
@@ -250,7 +254,33 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::drop_pending() {
     if (pending_.empty()) return;
     const auto now = Clock::now();
-    for (const auto& request : pending_.take_all()) request.meter.finish("closed", now);
+    for (const auto& request : pending_.take_all()) {
+        cancel_at_engine(request);
+        request.meter.finish("closed", now);
+    }
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::cancel_at_engine(const PendingRequest& request) {
+    if (EngineLink* link = router_.find_engine(request.context.plugin)) link->cancel(request.id, client_id_);
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::send_event(const EngineReply& event) {
+    const PendingRequest* request = pending_.find(event.request_id);
+    if (request == nullptr) return;  // answered already: the event is late
+    if (state_ != State::open && state_ != State::draining && state_ != State::peer_closing) return;
+    PluginCounters* counters = request->meter.counters;
+    std::string frame = format_event(request->context, event.reply.body(), events_dropped_);
+    // Progress is worth less than room for replies: past half the bound, drop it.
+    if (outbox_.bytes() + frame.size() > config_.max_outbound_bytes / 2) {
+        ++events_dropped_;
+        if (counters) counters->events_dropped.add();
+        return;
+    }
+    events_dropped_ = 0;
+    if (counters) counters->events.add();
+    send(std::move(frame));
 }
 
 template <class NextLayer>
@@ -268,6 +298,10 @@ void WebSocketSession<NextLayer>::note_close(const beast::error_code& ec) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
+    if (reply.part == ReplyPart::event) {
+        send_event(reply);
+        return;
+    }
     // Taken before send(): an overflow there clears what is pending.
     const auto request = pending_.take(reply.request_id);
     if (!request) return;  // timed out or closing: already answered or nobody to answer
@@ -444,7 +478,10 @@ void WebSocketSession<NextLayer>::shut_down() {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::abort() {
-    // The event loop has stopped: nothing here will ever complete.
+    // The event loop has stopped: nothing here will ever complete, and the
+    // engine links go before this session does: it tells them nothing more.
+    plugins_used_ = 0;
+    pending_.take_all();
     paused_self_.reset();
     ws_.next_layer().abandon();
 }
@@ -573,8 +610,14 @@ std::uint64_t WebSocketSession<NextLayer>::take_token(const std::string& plugin,
 }
 
 template <class NextLayer>
-bool WebSocketSession<NextLayer>::handle_identity_command(const ClientRequest& request) {
+bool WebSocketSession<NextLayer>::handle_session_command(const ClientRequest& request) {
     const std::string_view command = trim_command(request.payload);
+    constexpr std::string_view cancel = "cancel";
+    if (command.substr(0, cancel.size()) == cancel &&
+        (command.size() == cancel.size() || command[cancel.size()] == ' ')) {
+        cancel_requests(request.context, trim_command(command.substr(cancel.size())));
+        return true;
+    }
     constexpr std::string_view refresh = "refresh";
     if (command.substr(0, refresh.size()) == refresh &&
         (command.size() == refresh.size() || command[refresh.size()] == ' ')) {
@@ -600,6 +643,25 @@ bool WebSocketSession<NextLayer>::handle_identity_command(const ClientRequest& r
         return true;
     }
     return false;
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::cancel_requests(const ReplyContext& context, std::string_view id_text) {
+    std::string id_json;
+    if (!id_text.empty()) {
+        const auto id = nlohmann::json::parse(id_text, nullptr, false);
+        if (id.is_discarded() || id.is_object() || id.is_array()) {
+            send(format_error(context, "bad_request",
+                              "portico cancel takes the \"id\" of a request as its envelope gave it (7, \"a\"), "
+                              "or nothing to cancel every request of this connection"));
+            return;
+        }
+        id_json = id.dump();  // as the envelope's id was kept
+    }
+    const auto cancelled = pending_.take_with_client_id(id_json);
+    for (const auto& request : cancelled) answer_error(request, "cancelled", "cancelled by the client");
+    send(format_engine_reply(context, Reply::json("{\"cancelled\":" + std::to_string(cancelled.size()) + "}")));
+    // Called from on_read(), which reads on (there is room again) once the message is done with.
 }
 
 template <class NextLayer>

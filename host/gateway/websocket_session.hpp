@@ -142,9 +142,15 @@ private:
     bool reading_allowed() const noexcept;
     // 0: the request may go; otherwise milliseconds until it may.
     std::uint64_t take_token(const std::string& plugin, const PluginRoute& route);
-    // "portico refresh TOKEN" and "portico whoami": answered by the session,
-    // which holds the identity. False: not one of them.
-    bool handle_identity_command(const ClientRequest& request);
+    // "portico refresh TOKEN", "portico whoami" and "portico cancel [ID]":
+    // answered by the session, which holds the identity and the pending
+    // requests. False: not one of them.
+    bool handle_session_command(const ClientRequest& request);
+    void cancel_requests(const ReplyContext& context, std::string_view id_text);
+    // A progress event for a pending request (ReplyPart::event).
+    void send_event(const EngineReply& event);
+    // The request was answered here, not by its engine: tell the engine to stop.
+    void cancel_at_engine(const PendingRequest& request);
     void refresh_identity(const ReplyContext& context, std::string_view token);
     void arm_expiry();
     void on_token_expired(const beast::error_code& ec);
@@ -160,6 +166,7 @@ private:
     State state_ = State::handshaking;
     bool accepted_ = false;  // the WebSocket handshake succeeded
     std::uint16_t close_code_ = 1006;  // until a close frame says otherwise: none was exchanged
+    std::uint32_t events_dropped_ = 0;  // since the last event that went: the next one says so
     bool reading_ = false;     // a read (or the wait before the first one) is under way
     bool writing_ = false;     // a batch is being written
     bool heard_from_ = false;  // the client has sent something
@@ -169,6 +176,7 @@ private:
     bool ping_in_flight_ = false;
 
     PendingRequests pending_;
+    std::uint64_t plugins_used_ = 0;  // PluginRoute::bit of each plugin sent a request: told client_gone()
     LazyTimer deadline_timer_;
     Clock::time_point timer_expiry_ = Clock::time_point::max();
 

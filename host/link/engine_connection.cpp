@@ -45,6 +45,18 @@ bool EngineConnection::send_request(std::uint64_t wire_id, std::string_view clie
     return sent;
 }
 
+bool EngineConnection::send_cancel(std::uint64_t wire_id, std::string_view client_id) {
+    const bool sent = wire::send_cancel(socket_, wire_id, client_id);
+    schedule_drain();
+    return sent;
+}
+
+bool EngineConnection::send_gone(std::string_view client_id) {
+    const bool sent = wire::send_gone(socket_, client_id);
+    schedule_drain();
+    return sent;
+}
+
 bool EngineConnection::send_ping() {
     const bool sent = wire::send_control(socket_, wire::Control::ping);
     schedule_drain();

@@ -42,6 +42,8 @@ public:
     bool send_request(std::uint64_t wire_id, std::string_view client_id, std::string_view payload,
                       const Caller* caller);
     bool send_ping();
+    bool send_cancel(std::uint64_t wire_id, std::string_view client_id);
+    bool send_gone(std::string_view client_id);
     // Hands the owner whatever has arrived, now: liveness is judged on what
     // the engine sent, not on how late this loop got round to reading it.
     void read_waiting() { drain(); }

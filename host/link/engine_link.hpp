@@ -62,6 +62,12 @@ public:
     // The engine at `address` is known to be gone (its process exited): a
     // link that reaches engines by address answers what it held there now.
     virtual void engine_gone(const std::string& /*address*/) {}
+    // The session has answered the request already (its client cancelled it,
+    // its deadline passed, or the client went): the engine may stop working
+    // on it. Whatever the engine still sends for it is dropped.
+    virtual void cancel(std::uint64_t /*request_id*/, std::string_view /*client_id*/) {}
+    // The client's connection ended: engines that keep state for it may free it.
+    virtual void client_gone(std::string_view /*client_id*/) {}
 };
 
 }  // namespace portico

@@ -36,6 +36,18 @@ void LocalEngineLink::flush() {
     staged_.clear();
 }
 
+void LocalEngineLink::cancel(std::uint64_t request_id, std::string_view client_id) {
+    jobs_->cancels().cancel(client_id, request_id);
+}
+
+void LocalEngineLink::client_gone(std::string_view client_id) {
+    if (!staged_.empty()) flush();  // its last requests queue ahead of the notice
+    EngineJob gone;
+    gone.kind = JobKind::client_gone;
+    gone.client_id = std::string(client_id);
+    jobs_->push_notice(std::move(gone));
+}
+
 LinkStatus LocalEngineLink::status() const {
     const bool up = jobs_->accepting();
     LinkStatus status{up ? 1u : 0u, 1, jobs_->info_json(), {EngineState{"local", up}}, jobs_->size()};

@@ -31,6 +31,8 @@ public:
     SendResult send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
                     const CallerRef& caller) override;
     std::chrono::milliseconds timeout() const override { return timeout_; }
+    void cancel(std::uint64_t request_id, std::string_view client_id) override;
+    void client_gone(std::string_view client_id) override;
     LinkStatus status() const override;
     // A flush still to run refers to this link.
     bool idle() const override { return !flush_posted_; }

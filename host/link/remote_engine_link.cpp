@@ -81,12 +81,37 @@ void RemoteEngineLink::on_reply(EngineConnection& from, EngineReply reply) {
     auto it = outstanding_.find(reply.request_id);  // the wire id of this link
     // Late (timed out, or already answered by another engine after a retry): dropped.
     if (it == outstanding_.end() || it->second.client_id != reply.client_id) return;
+    if (reply.part == ReplyPart::event) {
+        // From the engine that holds it now, not from one it was retried away from.
+        if (it->second.connection != from.index()) return;
+        reply.request_id = it->second.request_id;
+        replies_.on_reply(reply);
+        return;
+    }
     Outstanding request = std::move(it->second);
     outstanding_.erase(it);
     if (connections_[request.connection]->outstanding > 0) --connections_[request.connection]->outstanding;
 
     reply.request_id = request.request_id;  // the session's id
     replies_.on_reply(reply);
+}
+
+void RemoteEngineLink::cancel(std::uint64_t request_id, std::string_view client_id) {
+    // Rare, and at most max_inflight_per_client per client: a scan will do.
+    for (auto it = outstanding_.begin(); it != outstanding_.end(); ++it) {
+        if (it->second.request_id != request_id || it->second.client_id != client_id) continue;
+        auto& connection = *connections_[it->second.connection];
+        connection.send_cancel(it->first, client_id);  // best effort: a full queue drops it
+        if (connection.outstanding > 0) --connection.outstanding;
+        outstanding_.erase(it);
+        return;
+    }
+}
+
+void RemoteEngineLink::client_gone(std::string_view client_id) {
+    // Its state may be on any of them.
+    for (auto& connection : connections_)
+        if (connection->state != EngineConnection::State::dead) connection->send_gone(client_id);
 }
 
 LinkStatus RemoteEngineLink::status() const {

@@ -55,6 +55,8 @@ public:
     // it held is retried or answered now, and whatever answers there next is
     // taken as a new engine.
     void engine_gone(const std::string& address) override;
+    void cancel(std::uint64_t request_id, std::string_view client_id) override;
+    void client_gone(std::string_view client_id) override;
 
 private:
     using Clock = EngineConnection::Clock;

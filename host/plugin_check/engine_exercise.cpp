@@ -16,6 +16,15 @@ namespace {
 constexpr unsigned client_count = 8;
 constexpr std::size_t large_input_bytes = 64 * 1024;
 
+// What a 1.2 host gives handle() (plugins of older minors never read it):
+// events are taken and dropped (the host checks each is JSON), and no
+// request is ever cancelled, so a streaming plugin runs to its own end.
+class DiscardingStream final : public RequestStream {
+public:
+    bool emit(std::string) override { return true; }
+    bool cancelled() const noexcept override { return false; }
+};
+
 }  // namespace
 
 EngineExercise::EngineExercise(Engine& engine, FlightRecorder& recorder, const InputCorpus& corpus, ExercisePlan plan)
@@ -28,6 +37,8 @@ void EngineExercise::call(unsigned worker, std::string_view input, std::string_v
     request.client_id = client_id;
     request.payload = input;
     request.worker = worker;
+    DiscardingStream stream;
+    request.stream = &stream;
     const unsigned slot = worker + 1;
     recorder_.begin(slot, Operation::handle, input);
     const auto start = std::chrono::steady_clock::now();

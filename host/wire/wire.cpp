@@ -112,7 +112,7 @@ void send_reply(zmq::socket_t& socket, const EngineReply& reply) {
     send_text(socket, magic, true);
     send_text(socket, encode_request_id(reply.request_id), true);
     send_text(socket, reply.client_id, true);
-    send_text(socket, kind_word(r.kind()), true);
+    send_text(socket, reply.part == ReplyPart::event ? std::string_view("event") : kind_word(r.kind()), true);
     if (r.kind() == Reply::Kind::error) send_text(socket, r.code(), true);
     send_text(socket, r.body(), false);
 }
@@ -127,12 +127,56 @@ std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t
     if (!id) return std::nullopt;
     const auto kind = frame_view(frames[3]);
     std::optional<Reply> reply;
-    if (kind == "json" && count == 5) reply = Reply::json(std::string(frame_view(frames[4])));
+    ReplyPart part = ReplyPart::final;
+    if (kind == "event" && count == 5) {
+        reply = Reply::json(std::string(frame_view(frames[4])));
+        part = ReplyPart::event;
+    } else if (kind == "json" && count == 5) reply = Reply::json(std::string(frame_view(frames[4])));
     else if (kind == "text" && count == 5) reply = Reply::text(std::string(frame_view(frames[4])));
     else if (kind == "error" && count == 6)
         reply = Reply::error(std::string(frame_view(frames[4])), std::string(frame_view(frames[5])));
     if (!reply) return std::nullopt;
-    return EngineReply{*id, std::string(frame_view(frames[2])), std::move(*reply)};
+    return EngineReply{*id, std::string(frame_view(frames[2])), std::move(*reply), part};
+}
+
+bool send_cancel(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    const std::string id = encode_request_id(request_id);
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(std::string_view("cancel")), more);
+    socket.send(zmq::buffer(id), more);
+    socket.send(zmq::buffer(client_id), zmq::send_flags::dontwait);
+    return true;
+}
+
+bool send_gone(zmq::socket_t& socket, std::string_view client_id) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(std::string_view("gone")), more);
+    socket.send(zmq::buffer(client_id), zmq::send_flags::dontwait);
+    return true;
+}
+
+std::optional<ClientNotice> parse_notice(const zmq::message_t* frames, std::size_t count) {
+    if (count < 3 || frame_view(frames[0]) != magic) return std::nullopt;
+    const auto word = frame_view(frames[1]);
+    ClientNotice notice;
+    if (word == "cancel" && count == 4) {
+        const auto id = decode_request_id(frame_view(frames[2]));
+        if (!id) return std::nullopt;
+        notice.kind = ClientNotice::Kind::cancel;
+        notice.request_id = *id;
+        notice.client_id = frame_view(frames[3]);
+    } else if (word == "gone" && count == 3) {
+        notice.kind = ClientNotice::Kind::gone;
+        notice.client_id = frame_view(frames[2]);
+    } else {
+        return std::nullopt;
+    }
+    if (notice.client_id.empty() || notice.client_id.size() > max_client_id_bytes) return std::nullopt;
+    return notice;
 }
 
 std::optional<EngineRequest> parse_request(const zmq::message_t* frames, std::size_t count,

@@ -7,6 +7,9 @@
 //                         (the caller, when the gateway checks tokens: see core/caller.hpp)
 //   endpoint -> gateway:  ""  "PTC1"  request-id  client-id  "json"|"text"  result
 //                         ""  "PTC1"  request-id  client-id  "error"  code  message
+//                         ""  "PTC1"  request-id  client-id  "event"  json     (any number, before the reply)
+//   gateway -> endpoint:  ""  "PTC1"  "cancel"  request-id  client-id           (stop that request)
+//                         ""  "PTC1"  "gone"  client-id                         (the client's connection ended)
 //
 // Liveness (the zmq guide's Paranoid Pirate heartbeating, in PTC1 frames):
 //   gateway -> endpoint:  ""  "PTC1"  "ping"      answered by the broker at once
@@ -55,6 +58,18 @@ void send_plain_reply(zmq::socket_t& socket, const Reply& reply);
 // Reads the reply frames (after the empty delimiter); nullopt when they are
 // not a well-formed PTC1 reply.
 std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t count);
+
+// A gateway's word about one of its clients, for an endpoint.
+struct ClientNotice {
+    enum class Kind : std::uint8_t { cancel, gone } kind = Kind::gone;
+    std::uint64_t request_id = 0;  // cancel only
+    std::string_view client_id;
+};
+// Without blocking; false when zmq would block.
+bool send_cancel(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id);
+bool send_gone(zmq::socket_t& socket, std::string_view client_id);
+// nullopt when the frames (after the delimiter) are not a notice.
+std::optional<ClientNotice> parse_notice(const zmq::message_t* frames, std::size_t count);
 
 // What an endpoint worker received (after the envelope and delimiter).
 struct EngineRequest {

@@ -18,7 +18,7 @@ CommandResult refuse(std::string code, std::string message) {
     return {std::nullopt, {std::move(code), std::move(message)}};
 }
 
-constexpr const char* forms = "expected \"add TEXT\", \"list\", \"count\" or \"clear\"";
+constexpr const char* forms = "expected \"add TEXT\", \"list\", \"count\", \"clear\" or \"stats\"";
 
 }  // namespace
 
@@ -86,6 +86,8 @@ CommandResult parse_command(std::string_view payload) {
         kind = CommandKind::count;
     } else if (word == "clear") {
         kind = CommandKind::clear;
+    } else if (word == "stats") {
+        kind = CommandKind::stats;
     } else {
         // Quote at most a short, printable prefix of what was sent.
         std::string shown;

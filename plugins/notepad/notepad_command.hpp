@@ -5,6 +5,8 @@
 //   list        the notes, oldest first    -> {"notes":["...",...]}
 //   count       how many notes             -> {"notes":N}
 //   clear       forget every note          -> {"notes":0}
+//   stats       how many notepads are kept -> {"notepads":N}   (all clients; a connection's
+//                                               goes when it ends, a user's stays)
 //
 // Spaces and tabs around the payload and after the command word are ignored;
 // TEXT keeps its inner spacing. Command words are lower case.
@@ -15,7 +17,7 @@
 
 namespace notepad {
 
-enum class CommandKind { add, list, count, clear };
+enum class CommandKind { add, list, count, clear, stats };
 
 struct Command {
     CommandKind kind = CommandKind::list;

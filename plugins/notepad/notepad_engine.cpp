@@ -32,6 +32,15 @@ portico::Reply count_reply(std::size_t notes) { return portico::Reply::json(R"({
 NotepadEngine::NotepadEngine(const portico::EngineContext& context)
     : limits_(checked_limits(context)), store_(limits_) {}
 
+void NotepadEngine::client_gone(std::string_view client_id) noexcept {
+    // A user's notepad follows the user (the token's subject), not the connection.
+    try {
+        store_.clear("client:" + std::string(client_id));
+    } catch (...) {
+        // Out of memory for the key: the LRU bound still holds.
+    }
+}
+
 portico::Reply NotepadEngine::handle(const portico::Request& request) {
     if (request.client_id.empty() && request.caller_subject.empty()) {
         return portico::Reply::error("no_client",
@@ -68,6 +77,8 @@ portico::Reply NotepadEngine::handle(const portico::Request& request) {
     case CommandKind::clear:
         store_.clear(key);
         return count_reply(0);
+    case CommandKind::stats:
+        return portico::Reply::json(R"({"notepads":)" + std::to_string(store_.clients()) + "}");
     }
     return portico::Reply::error("engine_error", "notepad: unhandled command");  // unreachable
 }

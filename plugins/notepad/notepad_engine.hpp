@@ -26,6 +26,8 @@ public:
     explicit NotepadEngine(const portico::EngineContext& context);
 
     portico::Reply handle(const portico::Request& request) override;
+    // The connection's own notepad goes with it (plugin API 1.2).
+    void client_gone(std::string_view client_id) noexcept override;
 
     // For tests: the storage behind the engine.
     const NotepadStore& store() const noexcept { return store_; }

@@ -5,4 +5,4 @@
 
 PORTICO_PLUGIN(notepad::NotepadEngine, "notepad", "1.0.0",
                "A notepad per WebSocket connection: add, list, count and clear notes",
-               "notepad add TEXT | list | count | clear")
+               "notepad add TEXT | list | count | clear | stats")

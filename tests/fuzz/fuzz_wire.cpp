@@ -4,7 +4,7 @@
 // what is left when the input ends sooner), so "\x04PTC1\x08........" is the
 // frames "PTC1" and an 8-byte request id.
 //
-// Checks: what parse_request (4 frames, or 6 with the caller), parse_reply and parse_control accept has the
+// Checks: what parse_request (4 frames, or 6 with the caller), parse_reply, parse_control and parse_notice accept has the
 // shape the protocol gives it, with views into the frames themselves; a
 // refusal of a request says why; no message is two things at once; request
 // ids round-trip; and through a real zmq socket pair (inproc), receive_message
@@ -143,17 +143,54 @@ void check_reply(const std::vector<zmq::message_t>& frames) {
     const portico::Reply& r = reply->reply;
     switch (r.kind()) {
         case portico::Reply::Kind::json:
-        case portico::Reply::Kind::text:
-            FUZZ_REQUIRE(frames.size() == 5 && kind == (r.kind() == portico::Reply::Kind::json ? "json" : "text") &&
-                             r.body() == wire::frame_view(frames[4]) && r.code().empty(),
-                         "result reply");
+        case portico::Reply::Kind::text: {
+            const bool event = reply->part == portico::ReplyPart::event;
+            FUZZ_REQUIRE(!event || r.kind() == portico::Reply::Kind::json, "an event that is not JSON");
+            const char* word = event ? "event" : r.kind() == portico::Reply::Kind::json ? "json" : "text";
+            FUZZ_REQUIRE(frames.size() == 5 && kind == word && r.body() == wire::frame_view(frames[4]) &&
+                             r.code().empty(),
+                         "result or event reply");
             break;
+        }
         case portico::Reply::Kind::error:
             FUZZ_REQUIRE(frames.size() == 6 && kind == "error" && r.code() == wire::frame_view(frames[4]) &&
                              r.body() == wire::frame_view(frames[5]),
                          "error reply");
             break;
     }
+}
+
+void check_notice(const std::vector<zmq::message_t>& frames) {
+    const auto notice = wire::parse_notice(frames.data(), frames.size());
+    if (!notice) return;
+    FUZZ_REQUIRE(wire::frame_view(frames[0]) == wire::magic, "notice magic");
+    FUZZ_REQUIRE(!notice->client_id.empty() && notice->client_id.size() <= wire::max_client_id_bytes,
+                 "notice client id bounds");
+    if (notice->kind == wire::ClientNotice::Kind::cancel) {
+        FUZZ_REQUIRE(frames.size() == 4 && wire::frame_view(frames[1]) == "cancel" &&
+                         wire::encode_request_id(notice->request_id) == wire::frame_view(frames[2]) &&
+                         views_frame(notice->client_id, frames[3]),
+                     "cancel shape");
+    } else {
+        FUZZ_REQUIRE(frames.size() == 3 && wire::frame_view(frames[1]) == "gone" && views_frame(notice->client_id, frames[2]),
+                     "gone shape");
+    }
+    // A notice is neither a control word, a request nor a reply.
+    FUZZ_REQUIRE(wire::parse_control(frames.data(), frames.size()) == wire::Control::none, "notice parses as control");
+    FUZZ_REQUIRE(!wire::parse_reply(frames.data(), frames.size()), "notice parses as a reply");
+
+    const AsyncSignalsHeld held;
+    const bool sent = notice->kind == wire::ClientNotice::Kind::cancel
+                          ? wire::send_cancel(inproc_pair().sender, notice->request_id, notice->client_id)
+                          : wire::send_gone(inproc_pair().sender, notice->client_id);
+    FUZZ_REQUIRE(sent, "send of a notice would block");
+    std::array<zmq::message_t, wire::max_frames> received;
+    const std::size_t count = receive(received);
+    FUZZ_REQUIRE(count >= 2 && received[0].size() == 0, "sent notice has no delimiter");
+    const auto again = wire::parse_notice(received.data() + 1, count - 1);
+    FUZZ_REQUIRE(again && again->kind == notice->kind && again->request_id == notice->request_id &&
+                     again->client_id == notice->client_id,
+                 "sent notice parses differently");
 }
 
 void check_control(const std::vector<zmq::message_t>& frames) {
@@ -233,6 +270,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_request(frames);
     check_reply(frames);
     check_control(frames);
+    check_notice(frames);
     check_request_ids(frames);
     check_receive(frames);
     return 0;

@@ -17,6 +17,12 @@
 //   Request without those fields, and the host never asks it to read them.
 //   A plugin built against 1.1 needs a host of 1.1 or later.
 //
+//   1.2 added engines that talk back while they work: Request::stream (emit
+//   progress events before the final reply; see whether the request was
+//   cancelled) and Engine::client_gone() (free a client's state when its
+//   connection ends). A 1.0 or 1.1 plugin still loads: the host never calls
+//   client_gone() on it, and it never reads Request::stream.
+//
 // LIFETIME AND OWNERSHIP
 //   The host keeps the shared library loaded for as long as anything made by
 //   it lives: the Engine, every Reply it returned. A plugin must not hand out
@@ -60,12 +66,33 @@
 namespace portico {
 
 inline constexpr std::uint32_t api_version_major = 1;
-inline constexpr std::uint32_t api_version_minor = 1;
+inline constexpr std::uint32_t api_version_minor = 2;
 
 // Packs a version for the C-level version symbol: major in the high 16 bits.
 constexpr std::uint32_t pack_api_version(std::uint32_t major, std::uint32_t minor) {
     return (major << 16) | (minor & 0xffffu);
 }
+
+// Since 1.2: what handle() can do for its request besides returning the
+// reply. The host gives one in Request::stream; it is valid only during that
+// handle() call, and only on its thread.
+class RequestStream {
+public:
+    // Sends the client one progress event for this request, ahead of the
+    // final reply: exactly one JSON value, as text (the host checks it and
+    // drops one that is not). An event for a client that does not read fast
+    // enough is dropped rather than queued (the next one that goes says how
+    // many were dropped), so emitting never blocks. Returns false once the
+    // request is cancelled: stop and return any Reply (nobody receives it).
+    virtual bool emit(std::string json_text) = 0;
+    // True once the request is cancelled: by its client ("portico cancel"),
+    // by its deadline, or because the client went away. Cheap: poll it in a
+    // long computation.
+    virtual bool cancelled() const noexcept = 0;
+
+protected:
+    ~RequestStream() = default;
+};
 
 // One request for an engine. The views are valid only during handle().
 struct Request {
@@ -88,6 +115,10 @@ struct Request {
     // while client_id changes with every connection.
     std::string_view caller_subject{};
     std::string_view caller_claims_json{};
+
+    // Since 1.2: progress events and cancellation for this request (never
+    // null from a host of 1.2 or later).
+    RequestStream* stream = nullptr;
 };
 
 // What handle() returns: a result (JSON or plain text) or an error.
@@ -143,6 +174,13 @@ public:
     virtual ~Engine() = default;
     // Handles one request. See THREADS above for when and where it is called.
     virtual Reply handle(const Request& request) = 0;
+    // Since 1.2: the connection `client_id` has ended; free what is kept for
+    // it. Called on a worker thread like handle(), concurrently with requests
+    // of other clients, and queued behind that client's own requests (those
+    // not yet begun are skipped: they were cancelled); with several workers
+    // one of them may still be running, so guard the state both touch.
+    // Engines of several processes may each hear it. Must not throw.
+    virtual void client_gone(std::string_view /*client_id*/) noexcept {}
 };
 
 // Static facts about a plugin, readable before any engine exists.
@@ -182,6 +220,13 @@ public:
             return reply_for_exception(e.what());
         } catch (...) {
             return reply_for_exception("unknown exception");
+        }
+    }
+    void client_gone(std::string_view client_id) noexcept override {
+        try {
+            inner_.client_gone(client_id);
+        } catch (...) {
+            // Nothing to report it to: the client is gone.
         }
     }
 

@@ -657,3 +657,14 @@ TEST_CASE("envelope: the one-pass reader answers every mutated envelope as the f
     CHECK(compared > 10000);
     CHECK(valid > 2000);
 }
+
+TEST_CASE("format_event: an event carries the request's id and plugin, never \"ok\"", "[client_message][format][event]") {
+    const json out = parse_reply(portico::format_event(envelope_context("\"q\"", "odds"), R"({"samples":2000})"));
+    CHECK(keys_of(out) == std::set<std::string>{"id", "plugin", "event"});
+    CHECK(out.at("id") == "q");
+    CHECK(out.at("event").at("samples") == 2000);
+    const json dropped = parse_reply(portico::format_event(envelope_context("3", "odds"), "[1,2]", 5));
+    CHECK(keys_of(dropped) == std::set<std::string>{"id", "plugin", "event", "dropped"});
+    CHECK(dropped.at("dropped") == 5);
+    CHECK(portico::format_event(shorthand_context("odds"), R"({"samples":2000})") == R"(event: {"samples":2000})");
+}

@@ -194,3 +194,53 @@ TEST_CASE("outbound queue: first in, first out, with a byte count", "[outbound_q
     CHECK(queue.empty());
     CHECK(queue.bytes() == 0);
 }
+
+TEST_CASE("cancel board: marks by client and request, forgotten when done or old", "[cancel_board]") {
+    portico::CancelBoard board;
+    CHECK_FALSE(board.cancelled("a", 1));  // nothing marked: no lock taken
+    board.cancel("a", 1);
+    CHECK(board.cancelled("a", 1));
+    CHECK_FALSE(board.cancelled("a", 2));  // another request of the same client
+    CHECK_FALSE(board.cancelled("b", 1));  // the same id from another client
+    board.forget("a", 1);
+    CHECK_FALSE(board.cancelled("a", 1));
+    CHECK(board.size() == 0);
+
+    // A mark that no job picks up goes once it is older than max_age.
+    const auto then = portico::CancelBoard::Clock::now();
+    board.cancel("late", 7, then);
+    CHECK(board.cancelled("late", 7));
+    board.cancel("new", 8, then + portico::CancelBoard::max_age + std::chrono::seconds(1));
+    CHECK_FALSE(board.cancelled("late", 7));
+    CHECK(board.cancelled("new", 8));
+    CHECK(board.size() == 1);
+}
+
+TEST_CASE("cancel board: never more than max_marks", "[cancel_board]") {
+    portico::CancelBoard board;
+    const auto now = portico::CancelBoard::Clock::now();
+    for (std::uint64_t i = 0; i < portico::CancelBoard::max_marks + 10; ++i) board.cancel("c", i, now);
+    CHECK(board.size() == portico::CancelBoard::max_marks);
+    CHECK_FALSE(board.cancelled("c", 0));  // the oldest went first
+    CHECK(board.cancelled("c", portico::CancelBoard::max_marks + 9));
+}
+
+TEST_CASE("a client_gone notice is queued even when the queue is full", "[queue][notice]") {
+    EngineJobQueue queue(1, "{}");
+    std::vector<EngineJob> jobs;
+    jobs.push_back(job(1));
+    REQUIRE(queue.push_all(jobs).count == 1);
+    EngineJob gone;
+    gone.kind = portico::JobKind::client_gone;
+    gone.client_id = "client";
+    queue.push_notice(std::move(gone));
+    CHECK(queue.size() == 2);
+    auto first = queue.pop(0);
+    REQUIRE(first);
+    CHECK(first->kind == portico::JobKind::request);  // in order: the client's request first
+    queue.done();
+    auto second = queue.pop(0);
+    REQUIRE(second);
+    CHECK(second->kind == portico::JobKind::client_gone);
+    queue.done();
+}

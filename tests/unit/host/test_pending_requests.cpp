@@ -120,3 +120,29 @@ TEST_CASE("the latest deadline bounds how long a client's close is held", "[pend
     CHECK(pending.take(late));
     CHECK(pending.latest_deadline() == now + 3s);
 }
+
+TEST_CASE("find looks without taking; take_with_client_id takes by the envelope's id", "[pending][cancel]") {
+    PendingRequests pending;
+    const auto deadline = Clock::now() + 10s;
+    const auto a = pending.next_id();
+    const auto b = pending.next_id();
+    const auto c = pending.next_id();
+    pending.add(a, context("7"), deadline);
+    pending.add(b, context("\"x\""), deadline);
+    pending.add(c, context("7", "odds"), deadline);  // a client may reuse an id
+    REQUIRE(pending.find(b) != nullptr);
+    CHECK(pending.find(b)->id == b);
+    CHECK(pending.find(b)->context.id_json == "\"x\"");
+    CHECK(pending.size() == 3);  // find took nothing
+    CHECK(pending.find(999) == nullptr);
+
+    const auto sevens = pending.take_with_client_id("7");
+    CHECK(sevens.size() == 2);
+    CHECK(ids_of(sevens) == std::set<std::string>{"7"});
+    CHECK(pending.size() == 1);
+    CHECK(pending.take_with_client_id("8").empty());
+    const auto rest = pending.take_with_client_id("");  // empty: all of them
+    REQUIRE(rest.size() == 1);
+    CHECK(rest.front().id == b);
+    CHECK(pending.empty());
+}

@@ -473,7 +473,8 @@ TEST_CASE("send_reply encodes every kind of reply as parse_reply reads it", "[wi
     const std::vector<portico::EngineReply> replies{
         {max_id, "client-r", portico::Reply::json(R"({"total":3})")},
         {2, "client-r", portico::Reply::text("three")},
-        {3, "", portico::Reply::error("bad_expression", "no dice")}};
+        {3, "", portico::Reply::error("bad_expression", "no dice")},
+        {4, "client-r", portico::Reply::json(R"({"samples":2000})"), portico::ReplyPart::event}};
     for (const auto& sent : replies) {
         zmq::message_t identity(request[0].data(), request[0].size());  // a send empties the message
         pair.router_.send(identity, zmq::send_flags::sndmore);
@@ -488,5 +489,54 @@ TEST_CASE("send_reply encodes every kind of reply as parse_reply reads it", "[wi
         CHECK(got->reply.kind() == sent.reply.kind());
         CHECK(got->reply.body() == sent.reply.body());
         CHECK(got->reply.code() == sent.reply.code());
+        CHECK(got->part == sent.part);
     }
+}
+
+TEST_CASE("an event is a JSON value in five frames; anything else with its word is no reply", "[wire][event]") {
+    const std::string nine = id_bytes(9);
+    const auto event = frames({"PTC1", nine, "c", "event", R"({"p":1})"});
+    const auto got = wire::parse_reply(event.data(), event.size());
+    REQUIRE(got.has_value());
+    CHECK(got->part == portico::ReplyPart::event);
+    CHECK(got->reply.kind() == portico::Reply::Kind::json);
+    CHECK(got->reply.body() == R"({"p":1})");
+    const auto six = frames({"PTC1", nine, "c", "event", "code", "x"});
+    CHECK_FALSE(wire::parse_reply(six.data(), six.size()));
+}
+
+TEST_CASE("notices: cancel and gone parse to what was sent, and only those shapes", "[wire][notice]") {
+    InprocPair pair("wire-notices");
+    REQUIRE(wire::send_cancel(pair.dealer_, 42, "client-n"));
+    auto parts = InprocPair::receive(pair.router_);
+    REQUIRE(parts.size() == 6);  // identity, delimiter, PTC1 cancel id client
+    auto notice = wire::parse_notice(parts.data() + 2, parts.size() - 2);
+    REQUIRE(notice.has_value());
+    CHECK(notice->kind == wire::ClientNotice::Kind::cancel);
+    CHECK(notice->request_id == 42);
+    CHECK(notice->client_id == "client-n");
+
+    REQUIRE(wire::send_gone(pair.dealer_, "client-n"));
+    parts = InprocPair::receive(pair.router_);
+    notice = wire::parse_notice(parts.data() + 2, parts.size() - 2);
+    REQUIRE(notice.has_value());
+    CHECK(notice->kind == wire::ClientNotice::Kind::gone);
+    CHECK(notice->client_id == "client-n");
+
+    const auto refused = [](std::initializer_list<std::string_view> parts) {
+        const auto message = frames(parts);
+        return !wire::parse_notice(message.data(), message.size());
+    };
+    const std::string long_id(65, 'c');
+    const std::string one = id_bytes(1);
+    CHECK(refused({"PTC1", "gone"}));
+    CHECK(refused({"PTC1", "gone", ""}));
+    CHECK(refused({"PTC1", "gone", long_id}));
+    CHECK(refused({"PTC1", "cancel", "short", "c"}));
+    CHECK(refused({"PTC1", "cancel", one}));
+    CHECK(refused({"PTC2", "gone", "c"}));
+    CHECK(refused({"PTC1", "cancel", one, "c", "extra"}));
+    // Not a request either: the broker answers nothing for a notice.
+    const auto gone = frames({"PTC1", "gone", "c"});
+    CHECK(wire::parse_control(gone.data(), gone.size()) == wire::Control::none);
 }
