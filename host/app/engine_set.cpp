@@ -1,5 +1,6 @@
 #include "app/engine_set.hpp"
 
+#include "engine/channel_hub.hpp"
 #include "plugin/plugin_loader.hpp"
 
 #include <algorithm>
@@ -7,7 +8,7 @@
 namespace portico {
 
 Expected<std::unique_ptr<EngineEndpoint>> EngineSet::start(const PluginConfig& plugin, bool fresh_copy) const {
-    auto loaded = load_plugin(plugin, fresh_copy);
+    auto loaded = load_plugin(plugin, fresh_copy, channel_hub_for(plugin));
     if (!loaded) return loaded.error();
     log_.info("loaded plugin {} {} from {}: {}", plugin.name, loaded.value()->version(), plugin.engine.library,
               loaded.value()->description());

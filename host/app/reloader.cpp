@@ -1,6 +1,7 @@
 #include "app/reloader.hpp"
 
 #include "app/reload_plan.hpp"
+#include "engine/channel_hub.hpp"
 #include "plugin/plugin_loader.hpp"
 
 #include <nlohmann/json.hpp>
@@ -38,7 +39,7 @@ Expected<std::string> Reloader::reload(Config next) {
     }
     std::vector<std::pair<EngineEndpoint*, std::shared_ptr<LoadedPlugin>>> swaps;
     for (const auto& load : plan.swap) {
-        auto loaded = load_plugin(load.plugin, load.fresh_copy);
+        auto loaded = load_plugin(load.plugin, load.fresh_copy, channel_hub_for(load.plugin));
         if (!loaded) {
             undo();
             return loaded.error();

@@ -42,7 +42,7 @@ const KeyList jwt_keys = {"algorithms", "secret_file", "public_key_file", "issue
 const KeyList ops_keys = {"listen", "metrics"};
 const KeyList plugin_keys = {"library", "endpoint", "workers", "timeout_ms", "max_request_bytes", "settings",
                                  "connect", "idempotent", "max_attempts", "heartbeat_ms", "dead_after_ms",
-                                 "max_queued", "also_bind", "isolate", "rate_limit", "require_scope", "server_key"};
+                                 "max_queued", "channel_history", "channel_history_ms", "also_bind", "isolate", "rate_limit", "require_scope", "server_key"};
 const KeyList rate_limit_keys = {"per_second", "burst"};
 const KeyList curve_keys = {"key_file", "allowed_clients"};
 
@@ -339,6 +339,10 @@ PluginConfig parse_plugin(const std::string& name, const json& value, const std:
     plugin.engine.max_request_bytes =
         get_unsigned(value, where, "max_request_bytes", plugin.engine.max_request_bytes, 16, 64 * 1024 * 1024);
     plugin.engine.max_queued = get_unsigned(value, where, "max_queued", plugin.engine.max_queued, 1, 10'000'000);
+    plugin.engine.channel_history =
+        get_unsigned(value, where, "channel_history", plugin.engine.channel_history, 0, 100'000);
+    plugin.engine.channel_history_ms =
+        get_millis(value, where, "channel_history_ms", plugin.engine.channel_history_ms, 1000, 86'400'000);
     if (auto it = value.find("settings"); it != value.end()) {
         if (!it->is_object()) fail(where + ".settings", "must be an object");
         plugin.engine.settings_json = it->dump();

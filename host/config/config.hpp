@@ -90,6 +90,8 @@ struct EngineConfig {
     std::size_t max_request_bytes = 1024 * 1024;
     std::size_t max_queued = 10'000;   // requests waiting for a worker; beyond: "overloaded"
     std::string settings_json = "{}";  // handed to the plugin as text
+    std::size_t channel_history = 100;                       // messages kept per channel, for resuming clients
+    std::chrono::milliseconds channel_history_ms{300'000};   // ... and for at most this long
 
     bool operator==(const EngineConfig&) const = default;
 };

@@ -34,7 +34,7 @@ std::string unique_suffix() {
 // Sends the reply to a request that came through the ROUTER: one frame for a
 // plain REQ client, PTC1 frames for a gateway.
 void send_result(zmq::socket_t& socket, BrokerRoute& route, const EngineReply& reply) {
-    if (reply.part == ReplyPart::event) {
+    if (reply.part != ReplyPart::final) {
         if (route.plain) return;  // a REQ client takes one frame: the final reply
         // The envelope is still needed for the final reply: sent as copies.
         for (const auto& frame : route.envelope) {
@@ -58,8 +58,25 @@ public:
     static constexpr std::chrono::milliseconds min_event_gap{10};
 
     // `route`: where the job's reply goes back (taken out of the job already).
-    WorkerStream(const EngineJob& job, std::shared_ptr<BrokerRoute> route, const CancelBoard& cancels)
-        : job_(job), route_(std::move(route)), cancels_(cancels) {}
+    WorkerStream(const EngineJob& job, std::shared_ptr<BrokerRoute> route, const CancelBoard& cancels,
+                 ChannelHub& hub)
+        : job_(job), route_(std::move(route)), cancels_(cancels), hub_(hub) {}
+
+    void subscribe(std::string_view channel, std::uint64_t last_seen) override {
+        if (job_.client_id.empty()) return;  // a plain zmq client: nobody to push to
+        try {
+            hub_.subscribe(channel, last_seen, job_.client_id, job_.request_id, job_.sink, route_);
+        } catch (...) {
+            // Out of memory: the client is not subscribed; its reply still goes.
+        }
+    }
+    void unsubscribe(std::string_view channel) override {
+        if (job_.client_id.empty()) return;
+        try {
+            hub_.unsubscribe(channel, job_.client_id, job_.request_id, job_.sink, route_);
+        } catch (...) {
+        }
+    }
 
     bool emit(std::string json_text) override {
         if (cancelled()) return false;
@@ -87,6 +104,7 @@ private:
     const EngineJob& job_;
     std::shared_ptr<BrokerRoute> route_;
     const CancelBoard& cancels_;
+    ChannelHub& hub_;
     bool sent_any_ = false;
     std::chrono::steady_clock::time_point last_sent_;
 };
@@ -146,6 +164,8 @@ Expected<bool> EngineEndpoint::start() {
     instance_ = make_client_id();
     jobs_ = std::make_shared<EngineJobQueue>(config_.engine.max_queued, make_info_json(config_.name, instance_, *plugin_));
     outbox_ = std::make_shared<BrokerOutbox>();
+    hub_ = channel_hub_for(config_);
+    hub_->add_sink(outbox_);  // remote gateways get the channels' messages through the broker
     started_ = true;
     start_workers();
     broker_ = std::thread([this] {
@@ -239,8 +259,7 @@ void EngineEndpoint::run_broker() {
         }
 
         if (items[0].revents & ZMQ_POLLIN) {
-            for (auto& result : outbox_->take())
-                send_result(frontend_, *result.route, result.reply);
+            for (auto& result : outbox_->take()) send_from_outbox(result);
         }
         if (items[1].revents & ZMQ_POLLIN) {
             zmq::message_t signal[1];
@@ -291,6 +310,15 @@ std::size_t EngineEndpoint::take_requests(bool stopping) {
         if (const auto notice = wire::parse_notice(frames.data() + delimiter + 1, count - delimiter - 1)) {
             if (notice->kind == wire::ClientNotice::Kind::cancel) {
                 jobs_->cancels().cancel(notice->client_id, notice->request_id);
+            } else if (notice->kind == wire::ClientNotice::Kind::unsub) {
+                // The gateway's last subscriber left, unless a grant went to it since.
+                auto channel = channel_gateways_.find(notice->channel);
+                if (delimiter == 1 && channel != channel_gateways_.end()) {
+                    auto gateway = channel->second.find(wire::frame_view(frames[0]));
+                    if (gateway != channel->second.end() && gateway->second <= notice->request_id)
+                        channel->second.erase(gateway);
+                    if (channel->second.empty()) channel_gateways_.erase(channel);
+                }
             } else {
                 EngineJob gone;
                 gone.kind = JobKind::client_gone;
@@ -333,6 +361,39 @@ std::size_t EngineEndpoint::take_requests(bool stopping) {
     return requests;
 }
 
+void EngineEndpoint::send_from_outbox(EngineResult& result) {
+    EngineReply& reply = result.reply;
+    if (reply.part == ReplyPart::push) {
+        // "PLUGIN/CHANNEL" in this process; the wire names the channel alone.
+        const std::string_view channel = std::string_view(reply.channel).substr(name_.size() + 1);
+        auto subscribed = channel_gateways_.find(channel);
+        if (subscribed == channel_gateways_.end()) return;
+        for (const auto& [gateway, grant] : subscribed->second) {
+            frontend_.send(zmq::buffer(gateway), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+            frontend_.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+            wire::send_push(frontend_, channel, reply.offset, reply.reply.body());
+        }
+        return;
+    }
+    if (!result.route) return;
+    BrokerRoute& route = *result.route;
+    if (reply.part == ReplyPart::subscribe || reply.part == ReplyPart::unsubscribe) {
+        reply.channel = reply.channel.substr(name_.size() + 1);
+        // A gateway (a DEALER: its routing id, then the delimiter) with a
+        // subscriber now gets the channel's messages; sent in order with them.
+        if (reply.part == ReplyPart::subscribe && !route.plain && route.envelope.size() == 2) {
+            constexpr std::size_t max_channel_gateways = 4096;
+            auto& gateways = channel_gateways_[reply.channel];
+            const std::string gateway(wire::frame_view(route.envelope[0]));
+            if (gateways.size() < max_channel_gateways || gateways.count(gateway)) {
+                reply.offset = ++grants_;
+                gateways[gateway] = reply.offset;
+            }
+        }
+    }
+    send_result(frontend_, route, reply);
+}
+
 void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,
                                 std::size_t max_request_bytes) {
     Engine& engine = plugin->engine();
@@ -364,7 +425,7 @@ void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared
                 call.caller_subject = job->caller->subject;
                 call.caller_claims_json = job->caller->claims_json;
             }
-            WorkerStream stream(*job, result.route, cancels);
+            WorkerStream stream(*job, result.route, cancels, *hub_);
             if (talks_back) call.stream = &stream;
             try {
                 reply = check_reply(engine.handle(call));

@@ -11,6 +11,7 @@
 // others while a worker is free.
 #include "engine/broker_outbox.hpp"
 #include "config/config.hpp"
+#include "engine/channel_hub.hpp"
 #include "engine/engine_job_queue.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -18,6 +19,7 @@
 
 #include <zmq.hpp>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -61,6 +63,8 @@ public:
 
 private:
     void run_broker();
+    // A result, event or channel message from the outbox, onto the ROUTER.
+    void send_from_outbox(EngineResult& result);
     // Returns how many requests it took (pings not counted).
     std::size_t take_requests(bool stopping);
     // A worker holds its own reference to the plugin it calls, so the plugin
@@ -85,6 +89,12 @@ private:
 
     std::shared_ptr<EngineJobQueue> jobs_;
     std::shared_ptr<BrokerOutbox> outbox_;
+    std::shared_ptr<ChannelHub> hub_;  // the plugin's channels, shared with its engines and local links
+    // Broker thread: for each channel, the gateways with subscribers (their
+    // routing ids) and the number of the last grant each was sent: an
+    // "unsub" older than that grant is stale and ignored.
+    std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>, std::less<>> channel_gateways_;
+    std::uint64_t grants_ = 0;
     zmq::socket_t frontend_;
     zmq::socket_t control_receiver_;  // owned by the broker thread once it runs
     zmq::socket_t control_sender_;    // used under control_mutex_

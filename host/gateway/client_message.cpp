@@ -273,6 +273,110 @@ std::string format_event(const ReplyContext& context, std::string_view event_jso
     return out;
 }
 
+namespace {
+
+// {"plugin":"table","channel":"room1", with the request's id when given.
+void append_channel_head(std::string& out, const ReplyContext& context, std::string_view channel, bool with_id) {
+    out += '{';
+    if (with_id && !context.id_json.empty()) {
+        out += "\"id\":";
+        out += context.id_json;
+        out += ',';
+    }
+    out += "\"plugin\":";
+    out += json_quoted(context.plugin);
+    out += ",\"channel\":";
+    out += json_quoted(channel);
+}
+
+std::string shorthand_channel(const ReplyContext& context, std::string_view channel) {
+    std::string out = context.plugin;
+    out += ' ';
+    out += channel;
+    return out;
+}
+
+}  // namespace
+
+std::string format_subscribed(const ReplyContext& context, std::string_view channel, std::uint64_t next,
+                              std::string_view lost) {
+    std::string out;
+    if (context.form == MessageForm::shorthand) {
+        out = shorthand_channel(context, channel);
+        out += ": subscribed, next #";
+        out += std::to_string(next);
+        if (!lost.empty()) {
+            out += "; earlier messages are lost (";
+            out += lost;
+            out += ')';
+        }
+        return out;
+    }
+    append_channel_head(out, context, channel, true);
+    out += ",\"subscribed\":true,\"next\":";
+    out += std::to_string(next);
+    if (!lost.empty()) {
+        out += ",\"lost\":";
+        out += json_quoted(lost);
+    }
+    out += '}';
+    return out;
+}
+
+std::string format_push(const ReplyContext& context, std::string_view channel, std::uint64_t offset,
+                        std::string_view data_json, std::uint64_t missed) {
+    std::string out;
+    out.reserve(data_json.size() + channel.size() + context.plugin.size() + 64);
+    if (context.form == MessageForm::shorthand) {
+        out = shorthand_channel(context, channel);
+        out += " #";
+        out += std::to_string(offset);
+        out += ": ";
+        out += data_json;
+        if (missed > 0) {
+            out += " (missed ";
+            out += std::to_string(missed);
+            out += ')';
+        }
+        return out;
+    }
+    append_channel_head(out, context, channel, false);
+    out += ",\"offset\":";
+    out += std::to_string(offset);
+    out += ",\"data\":";
+    out += data_json;  // checked by the engine's hub: one JSON value
+    if (missed > 0) {
+        out += ",\"missed\":";
+        out += std::to_string(missed);
+    }
+    out += '}';
+    return out;
+}
+
+std::string format_unsubscribed(const ReplyContext& context, std::string_view channel, const Reply* reason) {
+    std::string out;
+    if (context.form == MessageForm::shorthand) {
+        out = shorthand_channel(context, channel);
+        out += ": unsubscribed";
+        if (reason) {
+            out += ": ";
+            out += reason->body();
+        }
+        return out;
+    }
+    append_channel_head(out, context, channel, true);
+    out += ",\"subscribed\":false";
+    if (reason) {
+        out += ",\"error\":{\"code\":";
+        out += json_quoted(reason->code());
+        out += ",\"message\":";
+        out += json_quoted(reason->body());
+        out += '}';
+    }
+    out += '}';
+    return out;
+}
+
 std::string format_engine_reply(const ReplyContext& context, const Reply& reply) {
     if (reply.kind() == Reply::Kind::error) return format_error(context, reply.code(), reply.body());
     return format_result(context, reply.kind(), reply.body());

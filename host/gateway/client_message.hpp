@@ -7,6 +7,13 @@
 //                                                              {"id":7,"plugin":"dice","ok":false,"error":{...}}
 //   events of a streaming request, before its reply:          -> {"id":7,"plugin":"odds","event":...}
 //                                                 (shorthand)  -> "event: <json>"
+//   channels the plugin granted (docs/protocol.md, "Channels"):
+//     subscribed     {"id":7,"plugin":"table","channel":"room1","subscribed":true,"next":N[,"lost":"too_old"]}
+//                    (shorthand) "table room1: subscribed, next #N[; earlier messages are lost (too_old)]"
+//     a message      {"plugin":"table","channel":"room1","offset":N,"data":<json>[,"missed":K]}
+//                    (shorthand) "table room1 #N: <json>[ (missed K)]"
+//     unsubscribed   {"plugin":"table","channel":"room1","subscribed":false[,"error":{"code":...,"message":...}]}
+//                    (shorthand) "table room1: unsubscribed[: <message>]"
 #include "core/error.hpp"
 #include <portico/plugin.hpp>
 
@@ -61,5 +68,14 @@ std::string format_engine_reply(const ReplyContext& context, const Reply& reply)
 // A progress event of a request still pending: {"id":7,"plugin":"odds","event":{...}}
 // with "dropped":N when N events before it were dropped; shorthand: "event: {...}".
 std::string format_event(const ReplyContext& context, std::string_view event_json, std::uint32_t dropped = 0);
+
+// A channel's side of the session. `context`: the form and plugin of the
+// request whose engine granted the channel (its id, for "subscribed").
+std::string format_subscribed(const ReplyContext& context, std::string_view channel, std::uint64_t next,
+                              std::string_view lost);
+std::string format_push(const ReplyContext& context, std::string_view channel, std::uint64_t offset,
+                        std::string_view data_json, std::uint64_t missed);
+// `reason`: null when the plugin unsubscribed the client itself.
+std::string format_unsubscribed(const ReplyContext& context, std::string_view channel, const Reply* reason);
 
 }  // namespace portico

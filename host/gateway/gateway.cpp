@@ -86,6 +86,8 @@ struct PluginTotals {
     std::uint64_t ended = 0;
     std::uint64_t events = 0;
     std::uint64_t events_dropped = 0;
+    std::uint64_t pushes = 0;
+    std::uint64_t pushes_dropped = 0;
 };
 
 void add_labelled(std::map<std::string, std::uint64_t, std::less<>>& totals, const LabelledCounter& counter) {
@@ -121,6 +123,8 @@ void Gateway::write_metrics(PrometheusText& out) const {
             totals.ended += counters.ended.value();
             totals.events += counters.events.value();
             totals.events_dropped += counters.events_dropped.value();
+            totals.pushes += counters.pushes.value();
+            totals.pushes_dropped += counters.pushes_dropped.value();
         });
     }
     out.family("portico_connections", Type::gauge, "WebSocket connections open now.");
@@ -154,6 +158,12 @@ void Gateway::write_metrics(PrometheusText& out) const {
     for (const auto& [name, totals] : plugins) {
         out.sample("portico_events_total", {{"plugin", name}, {"fate", "sent"}}, totals.events);
         out.sample("portico_events_total", {{"plugin", name}, {"fate", "dropped"}}, totals.events_dropped);
+    }
+    out.family("portico_pushes_total", Type::counter,
+               "Channel messages for subscribed clients, by plugin and fate (sent, or dropped for a slow client).");
+    for (const auto& [name, totals] : plugins) {
+        out.sample("portico_pushes_total", {{"plugin", name}, {"fate", "sent"}}, totals.pushes);
+        out.sample("portico_pushes_total", {{"plugin", name}, {"fate", "dropped"}}, totals.pushes_dropped);
     }
 
     // Every loop links to the same engines: the first loop's view stands for all.

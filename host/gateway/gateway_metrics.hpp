@@ -22,6 +22,8 @@ struct PluginCounters {
     LoopCounter ended;
     LoopCounter events;          // progress events queued for clients
     LoopCounter events_dropped;  // ... and dropped for a client that reads too slowly
+    LoopCounter pushes;          // channel messages queued for subscribed clients
+    LoopCounter pushes_dropped;  // ... and dropped for a subscriber that reads too slowly
 };
 
 // What a pending request carries for its measurement.

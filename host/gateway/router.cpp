@@ -10,6 +10,8 @@ void Router::add_engine(const std::string& plugin, EngineLink& link, const RateL
                         std::string require_scope) {
     auto buckets = rate_limit.limited() ? std::make_shared<UserRateBuckets>() : nullptr;
     PluginCounters* counters = metrics_ ? &metrics_->plugin(plugin) : nullptr;
+    if (auto old = engines_.find(plugin); old != engines_.end() && old->second.link != &link)
+        close_plugin_channels(plugin, "the plugin's engines were replaced by a reload: subscribe again");
     auto bit = bits_.find(plugin);
     if (bit == bits_.end()) bit = bits_.emplace(plugin, static_cast<std::uint8_t>(std::min<std::size_t>(bits_.size(), 63))).first;
     engines_[plugin] = PluginRoute{&link, rate_limit, std::move(require_scope), std::move(buckets), counters, bit->second};
@@ -21,7 +23,10 @@ void Router::tell_client_gone(std::string_view client_id, std::uint64_t plugins_
         if (plugins_used >> route.bit & 1u) route.link->client_gone(client_id);
 }
 
-void Router::remove_engine(const std::string& plugin) { engines_.erase(plugin); }
+void Router::remove_engine(const std::string& plugin) {
+    close_plugin_channels(plugin, "the plugin was removed by a reload");
+    engines_.erase(plugin);
+}
 
 const PluginRoute* Router::find_route(std::string_view plugin) const {
     auto it = engines_.find(plugin);
@@ -48,18 +53,134 @@ void Router::add_client(const std::string& client_id, std::weak_ptr<ClientConnec
 }
 
 void Router::remove_client(const std::string& client_id) {
+    if (auto subscribed = client_channels_.find(client_id); subscribed != client_channels_.end()) {
+        const std::vector<std::string> keys = std::move(subscribed->second);
+        client_channels_.erase(subscribed);
+        for (const auto& key : keys) drop_subscriber(key, client_id);
+    }
     clients_.erase(client_id);
     client_count_.store(clients_.size(), std::memory_order_relaxed);
     if (clients_.empty() && when_empty_) std::exchange(when_empty_, nullptr)();
 }
 
 bool Router::deliver(const EngineReply& reply) {
+    switch (reply.part) {
+        case ReplyPart::push: deliver_push(reply); return true;
+        case ReplyPart::subscribe: subscribe_client(reply); return true;
+        case ReplyPart::unsubscribe: unsubscribe_client(reply); return true;
+        case ReplyPart::final:
+        case ReplyPart::event: break;
+    }
     auto it = clients_.find(reply.client_id);
     if (it == clients_.end()) return false;
     auto connection = it->second.lock();
     if (!connection) return false;
     connection->on_engine_reply(reply);
     return true;
+}
+
+void Router::deliver_push(const EngineReply& push) {
+    auto channel = channels_.find(push.channel);
+    if (channel == channels_.end()) return;  // nobody here listens (any more)
+    // Taken first: a connection that ends as it is handed the push leaves the table.
+    push_targets_.clear();
+    push_targets_.reserve(channel->second.size());
+    for (const auto& [client_id, weak] : channel->second)
+        if (auto connection = weak.lock()) push_targets_.push_back(std::move(connection));
+    for (const auto& connection : push_targets_) connection->on_engine_reply(push);
+    push_targets_.clear();
+}
+
+void Router::subscribe_client(const EngineReply& grant) {
+    auto client = clients_.find(grant.client_id);
+    auto connection = client == clients_.end() ? nullptr : client->second.lock();
+    if (!connection) {
+        // Gone before its grant came: a remote engine may have started
+        // sending this channel here for it alone.
+        if (channels_.find(grant.channel) == channels_.end()) drop_subscriber(grant.channel, grant.client_id);
+        return;
+    }
+    auto& keys = client_channels_[grant.client_id];
+    if (std::find(keys.begin(), keys.end(), grant.channel) == keys.end()) {
+        if (keys.size() >= max_channels_per_client) {
+            if (keys.empty()) client_channels_.erase(grant.client_id);
+            if (channels_.find(grant.channel) == channels_.end()) drop_subscriber(grant.channel, grant.client_id);
+            EngineReply refused{grant.request_id, grant.client_id,
+                                Reply::error("too_many_channels",
+                                             "a connection may be subscribed to at most " +
+                                                 std::to_string(max_channels_per_client) + " channels"),
+                                ReplyPart::unsubscribe};
+            refused.channel = grant.channel;
+            connection->on_engine_reply(refused);
+            return;
+        }
+        keys.push_back(grant.channel);
+        channels_[grant.channel].emplace(grant.client_id, connection);
+    }
+    connection->on_engine_reply(grant);
+}
+
+void Router::unsubscribe_client(const EngineReply& leave) {
+    if (leave.client_id.empty()) {
+        close_channel(leave.channel, leave);
+        return;
+    }
+    auto subscribed = client_channels_.find(leave.client_id);
+    if (subscribed == client_channels_.end()) return;
+    auto& keys = subscribed->second;
+    auto key = std::find(keys.begin(), keys.end(), leave.channel);
+    if (key == keys.end()) return;  // was not subscribed: nothing to say
+    keys.erase(key);
+    if (keys.empty()) client_channels_.erase(subscribed);
+    drop_subscriber(leave.channel, leave.client_id);
+    auto client = clients_.find(leave.client_id);
+    if (client != clients_.end())
+        if (auto connection = client->second.lock()) connection->on_engine_reply(leave);
+}
+
+void Router::drop_subscriber(const std::string& key, const std::string& client_id) {
+    auto channel = channels_.find(key);
+    if (channel != channels_.end()) {
+        channel->second.erase(client_id);
+        if (!channel->second.empty()) return;
+        channels_.erase(channel);
+    }
+    const auto slash = key.find('/');
+    if (slash == std::string::npos) return;
+    if (EngineLink* link = find_engine(std::string_view(key).substr(0, slash)))
+        link->channel_unused(std::string_view(key).substr(slash + 1));
+}
+
+void Router::close_channel(const std::string& key, const EngineReply& notice) {
+    auto channel = channels_.find(key);
+    if (channel == channels_.end()) return;
+    const Subscribers subscribers = std::move(channel->second);
+    channels_.erase(channel);
+    for (const auto& [client_id, weak] : subscribers) {
+        if (auto keys = client_channels_.find(client_id); keys != client_channels_.end()) {
+            auto& list = keys->second;
+            list.erase(std::remove(list.begin(), list.end(), key), list.end());
+            if (list.empty()) client_channels_.erase(keys);
+        }
+        if (auto connection = weak.lock()) connection->on_engine_reply(notice);
+    }
+}
+
+void Router::close_plugin_channels(std::string_view plugin, const char* why) {
+    std::vector<std::string> keys;
+    for (const auto& [key, subscribers] : channels_)
+        if (key.size() > plugin.size() && key.compare(0, plugin.size(), plugin) == 0 && key[plugin.size()] == '/')
+            keys.push_back(key);
+    for (const auto& key : keys) {
+        EngineReply notice{0, std::string(), Reply::error("channel_closed", why), ReplyPart::unsubscribe};
+        notice.channel = key;
+        close_channel(key, notice);
+    }
+}
+
+std::size_t Router::subscriber_count(std::string_view key) const {
+    auto channel = channels_.find(std::string(key));
+    return channel == channels_.end() ? 0 : channel->second.size();
 }
 
 void Router::collect_clients(std::vector<std::shared_ptr<ClientConnection>>& into) const {

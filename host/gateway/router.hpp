@@ -3,6 +3,12 @@
 // the connection that owns it, for one gateway event loop. The router never
 // keeps a connection alive: it holds weak references, and a connection
 // removes itself when it ends. A reply for a client that has gone is dropped.
+//
+// Channels: the router keeps who on this loop is subscribed to each channel
+// ("PLUGIN/CHANNEL"). A plugin's grant adds its client, a push goes to every
+// subscriber, and when the last one leaves (unsubscribed, or gone) the link
+// hears channel_unused(), so a remote engine stops sending it here. A
+// connection holds at most max_channels_per_client channels.
 #include "config/config.hpp"
 #include "gateway/gateway_metrics.hpp"
 #include "gateway/user_rate_buckets.hpp"
@@ -49,6 +55,8 @@ struct PluginRoute {
 
 class Router final : public ReplyHandler {
 public:
+    static constexpr std::size_t max_channels_per_client = 64;
+
     // `metrics`: this loop's counters, or null when metrics are off.
     explicit Router(LoopMetrics* metrics = nullptr) : metrics_(metrics) {}
     LoopMetrics* metrics() const noexcept { return metrics_; }
@@ -82,14 +90,31 @@ public:
     void shut_down_clients(std::function<void()> when_empty);
     // After the loop has stopped: every connection drops what it holds.
     void abort_clients();
+    // Subscriptions of this loop's clients to `key` ("PLUGIN/CHANNEL").
+    std::size_t subscriber_count(std::string_view key) const;
     // Readable from any thread: the number of live client connections.
     std::size_t client_count() const noexcept { return client_count_.load(std::memory_order_relaxed); }
 
 private:
+    using Subscribers = std::unordered_map<std::string, std::weak_ptr<ClientConnection>>;
+    void deliver_push(const EngineReply& push);
+    void subscribe_client(const EngineReply& grant);
+    void unsubscribe_client(const EngineReply& leave);
+    // The channel is gone for everyone here: each subscriber hears `notice`.
+    void close_channel(const std::string& key, const EngineReply& notice);
+    // The channels of `plugin` end, for the reason `why` (its link was replaced or removed).
+    void close_plugin_channels(std::string_view plugin, const char* why);
+    // `client_id` no longer listens to `key`; the last one out tells the link.
+    void drop_subscriber(const std::string& key, const std::string& client_id);
+
     LoopMetrics* metrics_;
     std::map<std::string, PluginRoute, std::less<>> engines_;
     std::map<std::string, std::uint8_t, std::less<>> bits_;  // never shrinks: a plugin keeps its bit
     std::unordered_map<std::string, std::weak_ptr<ClientConnection>> clients_;
+    std::unordered_map<std::string, Subscribers> channels_;
+    // Only for clients with subscriptions: their channels' keys.
+    std::unordered_map<std::string, std::vector<std::string>> client_channels_;
+    std::vector<std::shared_ptr<ClientConnection>> push_targets_;  // kept for its capacity
     std::atomic<std::size_t> client_count_{0};
     std::function<void()> when_empty_;
 };

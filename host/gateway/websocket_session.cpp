@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <vector>
 
 namespace portico {
@@ -269,7 +270,7 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::send_event(const EngineReply& event) {
     const PendingRequest* request = pending_.find(event.request_id);
     if (request == nullptr) return;  // answered already: the event is late
-    if (state_ != State::open && state_ != State::draining && state_ != State::peer_closing) return;
+    if (!answering()) return;
     PluginCounters* counters = request->meter.counters;
     std::string frame = format_event(request->context, event.reply.body(), events_dropped_);
     // Progress is worth less than room for replies: past half the bound, drop it.
@@ -297,10 +298,106 @@ void WebSocketSession<NextLayer>::note_close(const beast::error_code& ec) {
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
-    if (reply.part == ReplyPart::event) {
-        send_event(reply);
+bool WebSocketSession<NextLayer>::answering() const noexcept {
+    return state_ == State::open || state_ == State::draining || state_ == State::peer_closing;
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_granted(const EngineReply& grant) {
+    if (!answering()) return;
+    const auto slash = grant.channel.find('/');
+    if (slash == std::string::npos) return;
+    // The grant's body is the hub's: {"next":N,"replay":[[offset,message],...],"lost":"..."}.
+    const auto body = nlohmann::json::parse(grant.reply.body(), nullptr, false);
+    if (!body.is_object()) return;
+    const auto next = body.find("next");
+    if (next == body.end() || !next->is_number_unsigned()) return;
+
+    if (!subscriptions_) subscriptions_ = std::make_unique<std::vector<Subscription>>();
+    auto found = std::find_if(subscriptions_->begin(), subscriptions_->end(),
+                              [&](const Subscription& s) { return s.key == grant.channel; });
+    Subscription& subscription = found != subscriptions_->end() ? *found : subscriptions_->emplace_back();
+    const PendingRequest* request = pending_.find(grant.request_id);
+    subscription.key = grant.channel;
+    subscription.context = request ? request->context
+                                   : ReplyContext{MessageForm::envelope, std::string(), grant.channel.substr(0, slash)};
+    subscription.counters = request ? request->meter.counters : nullptr;
+    subscription.missed = 0;
+
+    std::string lost;
+    if (const auto field = body.find("lost"); field != body.end() && field->is_string()) lost = field->get<std::string>();
+    send(format_subscribed(subscription.context, subscription.channel(), next->get<std::uint64_t>(), lost));
+    // What it missed, in order, then the live messages from `next` on.
+    subscription.next = 0;
+    if (const auto replay = body.find("replay"); replay != body.end() && replay->is_array()) {
+        for (const auto& entry : *replay) {
+            if (!entry.is_array() || entry.size() != 2 || !entry[0].is_number_unsigned()) continue;
+            const auto offset = entry[0].get<std::uint64_t>();
+            if (subscription.next == 0) subscription.next = offset;
+            send_push(subscription, offset, entry[1].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        }
+    }
+    subscription.next = std::max(subscription.next, next->get<std::uint64_t>());
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::send_push(Subscription& subscription, std::uint64_t offset,
+                                            std::string_view data_json) {
+    if (offset < subscription.next) return;  // came already (in the replay, or twice)
+    // A gap: dropped on the way (a full inbox), counted as missed.
+    if (subscription.next != 0) subscription.missed += offset - subscription.next;
+    subscription.next = offset + 1;
+    std::string frame =
+        format_push(subscription.context, subscription.channel(), offset, data_json, subscription.missed);
+    // Like progress events: past half the bound they go, and the next one says how many.
+    if (outbox_.bytes() + frame.size() > config_.max_outbound_bytes / 2) {
+        ++subscription.missed;
+        if (subscription.counters) subscription.counters->pushes_dropped.add();
         return;
+    }
+    subscription.missed = 0;
+    if (subscription.counters) subscription.counters->pushes.add();
+    send(std::move(frame));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_push(const EngineReply& push) {
+    if (!answering() || !subscriptions_) return;
+    for (auto& subscription : *subscriptions_) {
+        if (subscription.key != push.channel) continue;
+        send_push(subscription, push.offset, push.reply.body());
+        return;
+    }
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_unsubscribed(const EngineReply& leave) {
+    const auto slash = leave.channel.find('/');
+    if (slash == std::string::npos) return;
+    ReplyContext context{MessageForm::envelope, std::string(), leave.channel.substr(0, slash)};
+    if (const PendingRequest* request = pending_.find(leave.request_id); request && !leave.client_id.empty())
+        context = request->context;
+    if (subscriptions_) {
+        auto found = std::find_if(subscriptions_->begin(), subscriptions_->end(),
+                                  [&](const Subscription& s) { return s.key == leave.channel; });
+        if (found != subscriptions_->end()) {
+            if (context.id_json.empty()) context.form = found->context.form;
+            subscriptions_->erase(found);
+        }
+    }
+    if (!answering()) return;
+    const Reply* reason = leave.reply.kind() == Reply::Kind::error ? &leave.reply : nullptr;
+    send(format_unsubscribed(context, std::string_view(leave.channel).substr(slash + 1), reason));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
+    switch (reply.part) {
+        case ReplyPart::event: send_event(reply); return;
+        case ReplyPart::push: on_push(reply); return;
+        case ReplyPart::subscribe: on_granted(reply); return;
+        case ReplyPart::unsubscribe: on_unsubscribed(reply); return;
+        case ReplyPart::final: break;
     }
     // Taken before send(): an overflow there clears what is pending.
     const auto request = pending_.take(reply.request_id);

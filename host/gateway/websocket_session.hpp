@@ -149,6 +149,15 @@ private:
     void cancel_requests(const ReplyContext& context, std::string_view id_text);
     // A progress event for a pending request (ReplyPart::event).
     void send_event(const EngineReply& event);
+    // Channels (ReplyPart::subscribe, push, unsubscribe; see Subscription).
+    void on_granted(const EngineReply& grant);
+    void on_push(const EngineReply& push);
+    void on_unsubscribed(const EngineReply& leave);
+    struct Subscription;
+    // Queues the message at `offset` unless it came already; past half the
+    // outbound bound it is dropped and counted in `missed`.
+    void send_push(Subscription& subscription, std::uint64_t offset, std::string_view data_json);
+    bool answering() const noexcept;
     // The request was answered here, not by its engine: tell the engine to stop.
     void cancel_at_engine(const PendingRequest& request);
     void refresh_identity(const ReplyContext& context, std::string_view token);
@@ -204,6 +213,16 @@ private:
         net::steady_timer expiry;  // at the token's exp + leeway: close 4001
     };
     std::unique_ptr<Identity> identity_;
+    // A channel the router delivers here: what the client has seen of it.
+    struct Subscription {
+        std::string key;           // "PLUGIN/CHANNEL"
+        ReplyContext context;      // the granting request's form and plugin (pushes carry no id)
+        std::uint64_t next = 0;    // the offset expected next: one below it came already
+        std::uint64_t missed = 0;  // dropped since the last one that went: the next one says so
+        PluginCounters* counters = nullptr;
+        std::string_view channel() const noexcept { return std::string_view(key).substr(context.plugin.size() + 1); }
+    };
+    std::unique_ptr<std::vector<Subscription>> subscriptions_;  // made at the first grant
 };
 
 }  // namespace portico

@@ -57,6 +57,12 @@ bool EngineConnection::send_gone(std::string_view client_id) {
     return sent;
 }
 
+bool EngineConnection::send_unsub(std::string_view channel, std::uint64_t grant) {
+    const bool sent = wire::send_unsub(socket_, channel, grant);
+    schedule_drain();
+    return sent;
+}
+
 bool EngineConnection::send_ping() {
     const bool sent = wire::send_control(socket_, wire::Control::ping);
     schedule_drain();
@@ -99,6 +105,10 @@ void EngineConnection::drain() {
         if (const auto control = wire::parse_control(frames.data() + 1, count - 1, &info);
             control != wire::Control::none) {
             owner_.on_control(*this, control, info);
+            continue;
+        }
+        if (auto push = wire::parse_push(frames.data() + 1, count - 1)) {
+            owner_.on_reply(*this, std::move(*push));
             continue;
         }
         if (auto reply = wire::parse_reply(frames.data() + 1, count - 1)) {

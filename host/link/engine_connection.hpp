@@ -44,6 +44,9 @@ public:
     bool send_ping();
     bool send_cancel(std::uint64_t wire_id, std::string_view client_id);
     bool send_gone(std::string_view client_id);
+    // This gateway has no subscriber left on `channel` (the last grant it
+    // had for it was number `grant`).
+    bool send_unsub(std::string_view channel, std::uint64_t grant);
     // Hands the owner whatever has arrived, now: liveness is judged on what
     // the engine sent, not on how late this loop got round to reading it.
     void read_waiting() { drain(); }

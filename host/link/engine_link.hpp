@@ -17,7 +17,10 @@
 
 namespace portico {
 
-// Where a link's answers go: the router, which finds the connection by id.
+// Where a link's answers go: the router, which finds the connection by id,
+// and for a channel's parts (EngineReply::channel, "PLUGIN/CHANNEL") its
+// subscribers. An unsubscribe with no client id: the channel is gone for
+// every subscriber of this loop (its engine was lost).
 class ReplyHandler {
 public:
     virtual ~ReplyHandler() = default;
@@ -68,6 +71,10 @@ public:
     virtual void cancel(std::uint64_t /*request_id*/, std::string_view /*client_id*/) {}
     // The client's connection ended: engines that keep state for it may free it.
     virtual void client_gone(std::string_view /*client_id*/) {}
+    // No client of this gateway loop is subscribed to `channel` (of this
+    // link's plugin) any more: a link whose engines push to subscribed
+    // gateways tells them to stop.
+    virtual void channel_unused(std::string_view /*channel*/) {}
 };
 
 }  // namespace portico

@@ -4,7 +4,14 @@ namespace portico {
 
 LocalEngineLink::LocalEngineLink(net::io_context& io, const PluginConfig& plugin,
                                  std::shared_ptr<EngineJobQueue> jobs, std::shared_ptr<ReplyInbox> inbox)
-    : io_(io), plugin_(plugin.name), timeout_(plugin.route.timeout), jobs_(std::move(jobs)), inbox_(std::move(inbox)) {}
+    : io_(io),
+      plugin_(plugin.name),
+      timeout_(plugin.route.timeout),
+      jobs_(std::move(jobs)),
+      inbox_(std::move(inbox)),
+      channels_(channel_hub_for(plugin)) {
+    channels_->add_sink(inbox_);
+}
 
 SendResult LocalEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
                                  const CallerRef& caller) {

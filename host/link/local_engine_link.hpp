@@ -10,7 +10,11 @@
 // core, waking a worker per request would cost a context switch per request.
 // A request the queue refuses (full, or closed by a shutdown) is answered
 // through the inbox like any result, with "overloaded" or "unavailable".
+//
+// Channels: the plugin's hub hands every published message to the inbox of
+// every loop with a link to it; the router finds the subscribers.
 #include "config/config.hpp"
+#include "engine/channel_hub.hpp"
 #include "engine/engine_job_queue.hpp"
 #include "core/lifetime.hpp"
 #include "core/net.hpp"
@@ -45,6 +49,7 @@ private:
     std::chrono::milliseconds timeout_;
     std::shared_ptr<EngineJobQueue> jobs_;
     std::shared_ptr<ReplyInbox> inbox_;
+    std::shared_ptr<ChannelHub> channels_;  // keeps the plugin's history while a link to it lives
     std::vector<EngineJob> staged_;
     bool flush_posted_ = false;
     Lifetime lifetime_;  // for the flush queued when this is destroyed

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace portico {
@@ -78,12 +79,24 @@ bool RemoteEngineLink::dispatch(std::uint64_t wire_id, Outstanding& request, std
 
 void RemoteEngineLink::on_reply(EngineConnection& from, EngineReply reply) {
     heard_from(from, false);
+    if (reply.part == ReplyPart::push) {
+        // Only a channel this loop asked for; one that it has given up is late.
+        if (channel_grants_.find(reply.channel) == channel_grants_.end()) return;
+        reply.channel = plugin_ + "/" + reply.channel;
+        replies_.on_reply(reply);
+        return;
+    }
     auto it = outstanding_.find(reply.request_id);  // the wire id of this link
     // Late (timed out, or already answered by another engine after a retry): dropped.
     if (it == outstanding_.end() || it->second.client_id != reply.client_id) return;
-    if (reply.part == ReplyPart::event) {
+    if (reply.part != ReplyPart::final) {
         // From the engine that holds it now, not from one it was retried away from.
         if (it->second.connection != from.index()) return;
+        if (reply.part == ReplyPart::subscribe) {
+            auto& grant = channel_grants_[reply.channel][from.index()];
+            grant = std::max(grant, reply.offset);
+        }
+        if (reply.part != ReplyPart::event) reply.channel = plugin_ + "/" + reply.channel;
         reply.request_id = it->second.request_id;
         replies_.on_reply(reply);
         return;
@@ -112,6 +125,40 @@ void RemoteEngineLink::client_gone(std::string_view client_id) {
     // Its state may be on any of them.
     for (auto& connection : connections_)
         if (connection->state != EngineConnection::State::dead) connection->send_gone(client_id);
+}
+
+void RemoteEngineLink::channel_unused(std::string_view channel) {
+    auto it = channel_grants_.find(channel);
+    if (it == channel_grants_.end()) return;
+    // Best effort: an engine that misses it keeps sending, and those pushes are dropped above.
+    for (const auto& [index, grant] : it->second) connections_[index]->send_unsub(channel, grant);
+    channel_grants_.erase(it);
+}
+
+void RemoteEngineLink::close_channels_of(EngineConnection& connection) {
+    for (auto it = channel_grants_.begin(); it != channel_grants_.end();) {
+        auto granted = it->second.find(connection.index());
+        if (granted == it->second.end()) {
+            ++it;
+            continue;
+        }
+        // In case it was only silent for a while: it may stop pushing.
+        connection.send_unsub(it->first, granted->second);
+        it->second.erase(granted);
+        if (!it->second.empty()) {
+            ++it;
+            continue;
+        }
+        // Its history and its subscriptions went with the engine: the
+        // subscribers are told, never left waiting on a silent channel.
+        EngineReply closed{0, std::string(),
+                           Reply::error("engine_lost", "the engine of plugin \"" + plugin_ +
+                                                           "\" that served this channel was lost"),
+                           ReplyPart::unsubscribe};
+        closed.channel = plugin_ + "/" + it->first;
+        it = channel_grants_.erase(it);
+        replies_.on_reply(closed);
+    }
 }
 
 LinkStatus RemoteEngineLink::status() const {
@@ -183,6 +230,7 @@ void RemoteEngineLink::lose(EngineConnection& connection, const char* why) {
         log_.warn("plugin {}: engine {} {}; out of rotation", plugin_, connection.address(), why);
     connection.state = EngineConnection::State::dead;
     count_alive();
+    close_channels_of(connection);
     std::vector<std::uint64_t> lost;
     for (const auto& [wire_id, request] : outstanding_)
         if (request.connection == connection.index()) lost.push_back(wire_id);

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -57,6 +58,7 @@ public:
     void engine_gone(const std::string& address) override;
     void cancel(std::uint64_t request_id, std::string_view client_id) override;
     void client_gone(std::string_view client_id) override;
+    void channel_unused(std::string_view channel) override;
 
 private:
     using Clock = EngineConnection::Clock;
@@ -95,6 +97,11 @@ private:
     std::vector<std::unique_ptr<EngineConnection>> connections_;
     std::unordered_map<std::uint64_t, Outstanding> outstanding_;
     std::deque<std::pair<Clock::time_point, std::uint64_t>> by_age_;  // for sweeping what timed out
+    // For each channel with subscribers here: the engines that granted it
+    // (connection index) and the number of the last grant each sent, which
+    // the "unsub" names so the engine can tell it from a newer grant.
+    std::map<std::string, std::map<std::size_t, std::uint64_t>, std::less<>> channel_grants_;
+    void close_channels_of(EngineConnection& connection);
     std::uint64_t next_wire_id_ = 1;
     std::size_t next_start_ = 0;  // rotates ties between equally loaded engines
     net::steady_timer heartbeat_timer_;

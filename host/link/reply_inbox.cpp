@@ -7,6 +7,9 @@ ReplyInbox::ReplyInbox(net::io_context& io, ReplyHandler& replies) : io_(io), re
 void ReplyInbox::deliver(EngineResult result) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (detached_) return;
+    // Replies are bounded by the requests in flight; channel messages by this
+    // alone. One dropped here shows as a gap its subscribers are told of.
+    if (result.reply.part == ReplyPart::push && results_.size() >= max_waiting) return;
     const bool first = results_.empty();
     results_.push_back(std::move(result));
     // Posted under the lock, so detach() cannot pass while a post is under way.

@@ -19,6 +19,9 @@ namespace portico {
 
 class ReplyInbox final : public ReplySink, public std::enable_shared_from_this<ReplyInbox> {
 public:
+    // Channel messages beyond this many waiting results are dropped.
+    static constexpr std::size_t max_waiting = 65536;
+
     ReplyInbox(net::io_context& io, ReplyHandler& replies);
 
     void deliver(EngineResult result) override;

@@ -11,6 +11,18 @@
 namespace portico {
 namespace {
 
+// Channels that keep nothing and reach nobody, with offsets as a hub gives them.
+class UnheardChannels final : public Channels {
+public:
+    std::uint64_t publish(std::string_view channel, std::string json_text) override {
+        if (channel.empty() || channel.size() > 64 || json_text.empty()) return 0;
+        return ++next_;
+    }
+
+private:
+    std::atomic<std::uint64_t> next_{0};
+};
+
 Error load_error(const PluginConfig& config, const std::string& problem) {
     return Error{"plugin_load_failed",
                  "plugin \"" + config.name + "\" (" + config.engine.library + "): " + problem};
@@ -57,7 +69,8 @@ LoadedPlugin::~LoadedPlugin() {
     engine_.reset();  // explicit, though member order already does it: the code must still be mapped
 }
 
-Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, bool fresh_copy) {
+Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, bool fresh_copy,
+                                                    std::shared_ptr<Channels> channels) {
     const auto stamp = stamp_file(config.engine.library);
     if (!stamp) return load_error(config, "cannot read the file");
     std::string load_path = config.engine.library;
@@ -100,6 +113,9 @@ Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, 
     context.plugin_name = config.name;
     context.settings_json = config.engine.settings_json;
     context.workers = config.engine.workers;
+    // Without a host's hub (the plugin checker): messages reach nobody.
+    plugin->channels_ = channels ? std::move(channels) : std::make_shared<UnheardChannels>();
+    context.channels = plugin->channels_.get();
     CreateResult created;
     try {
         created = factory(context);

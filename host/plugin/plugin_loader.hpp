@@ -47,7 +47,7 @@ public:
     Engine& engine() noexcept { return *engine_; }
 
 private:
-    friend Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig&, bool);
+    friend Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig&, bool, std::shared_ptr<Channels>);
 
     std::unique_ptr<PluginLibrary> library_;  // declared first: destroyed last
     std::string name_;
@@ -57,6 +57,7 @@ private:
     std::string path_;
     std::uint32_t api_version_;
     FileStamp stamp_;
+    std::shared_ptr<Channels> channels_;  // the engine's EngineContext::channels: outlives it
     std::unique_ptr<Engine> engine_;
 };
 
@@ -68,6 +69,9 @@ private:
 // `fresh_copy`: load from a private copy of the file, because the dynamic
 // loader hands back the already-loaded library for a path it knows: needed to
 // load a replaced .so while its old version still serves.
-Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, bool fresh_copy = false);
+// `channels`: what the engine publishes to (EngineContext::channels); kept
+// as long as the engine lives.
+Expected<std::shared_ptr<LoadedPlugin>> load_plugin(const PluginConfig& config, bool fresh_copy = false,
+                                                    std::shared_ptr<Channels> channels = nullptr);
 
 }  // namespace portico

@@ -17,12 +17,15 @@ constexpr unsigned client_count = 8;
 constexpr std::size_t large_input_bytes = 64 * 1024;
 
 // What a 1.2 host gives handle() (plugins of older minors never read it):
-// events are taken and dropped (the host checks each is JSON), and no
-// request is ever cancelled, so a streaming plugin runs to its own end.
+// events are taken and dropped (the host checks each is JSON), no request
+// is ever cancelled, so a streaming plugin runs to its own end, and a
+// subscription reaches nobody.
 class DiscardingStream final : public RequestStream {
 public:
     bool emit(std::string) override { return true; }
     bool cancelled() const noexcept override { return false; }
+    void subscribe(std::string_view, std::uint64_t) override {}
+    void unsubscribe(std::string_view) override {}
 };
 
 }  // namespace

@@ -21,6 +21,16 @@ std::size_t receive_message(zmq::socket_t& socket, zmq::message_t* frames, std::
     return overflow ? 0 : count;
 }
 
+bool valid_channel_name(std::string_view channel) noexcept {
+    if (channel.empty() || channel.size() > max_channel_bytes) return false;
+    for (const char c : channel) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        c == '-' || c == '.' || c == ':';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 std::string encode_request_id(std::uint64_t id) {
     std::string bytes(8, '\0');
     for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((id >> (8 * i)) & 0xff);
@@ -112,9 +122,44 @@ void send_reply(zmq::socket_t& socket, const EngineReply& reply) {
     send_text(socket, magic, true);
     send_text(socket, encode_request_id(reply.request_id), true);
     send_text(socket, reply.client_id, true);
-    send_text(socket, reply.part == ReplyPart::event ? std::string_view("event") : kind_word(r.kind()), true);
+    switch (reply.part) {
+        case ReplyPart::subscribe:
+            send_text(socket, "subscribe", true);
+            send_text(socket, reply.channel, true);
+            send_text(socket, r.body(), true);
+            send_text(socket, encode_request_id(reply.offset), false);
+            return;
+        case ReplyPart::unsubscribe:
+            send_text(socket, "unsubscribe", true);
+            send_text(socket, reply.channel, false);
+            return;
+        case ReplyPart::event: send_text(socket, "event", true); break;
+        case ReplyPart::final:
+        case ReplyPart::push: send_text(socket, kind_word(r.kind()), true); break;
+    }
     if (r.kind() == Reply::Kind::error) send_text(socket, r.code(), true);
     send_text(socket, r.body(), false);
+}
+
+void send_push(zmq::socket_t& socket, std::string_view channel, std::uint64_t offset, std::string_view json) {
+    send_text(socket, magic, true);
+    send_text(socket, "push", true);
+    send_text(socket, channel, true);
+    send_text(socket, encode_request_id(offset), true);
+    send_text(socket, json, false);
+}
+
+std::optional<EngineReply> parse_push(const zmq::message_t* frames, std::size_t count) {
+    if (count != 5 || frame_view(frames[0]) != magic || frame_view(frames[1]) != "push") return std::nullopt;
+    const auto offset = decode_request_id(frame_view(frames[3]));
+    const auto channel = frame_view(frames[2]);
+    if (!offset || !valid_channel_name(channel)) return std::nullopt;
+    EngineReply push;
+    push.part = ReplyPart::push;
+    push.channel = std::string(channel);
+    push.offset = *offset;
+    push.reply = Reply::json(std::string(frame_view(frames[4])));
+    return push;
 }
 
 void send_plain_reply(zmq::socket_t& socket, const Reply& reply) {
@@ -128,6 +173,20 @@ std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t
     const auto kind = frame_view(frames[3]);
     std::optional<Reply> reply;
     ReplyPart part = ReplyPart::final;
+    if ((kind == "subscribe" && count == 7) || (kind == "unsubscribe" && count == 5)) {
+        const auto channel = frame_view(frames[4]);
+        if (!valid_channel_name(channel)) return std::nullopt;
+        EngineReply grant{*id, std::string(frame_view(frames[2])), Reply::json("{}"), ReplyPart::unsubscribe};
+        grant.channel = std::string(channel);
+        if (kind == "subscribe") {
+            const auto number = decode_request_id(frame_view(frames[6]));
+            if (!number) return std::nullopt;
+            grant.part = ReplyPart::subscribe;
+            grant.reply = Reply::json(std::string(frame_view(frames[5])));
+            grant.offset = *number;
+        }
+        return grant;
+    }
     if (kind == "event" && count == 5) {
         reply = Reply::json(std::string(frame_view(frames[4])));
         part = ReplyPart::event;
@@ -137,6 +196,17 @@ std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t
         reply = Reply::error(std::string(frame_view(frames[4])), std::string(frame_view(frames[5])));
     if (!reply) return std::nullopt;
     return EngineReply{*id, std::string(frame_view(frames[2])), std::move(*reply), part};
+}
+
+bool send_unsub(zmq::socket_t& socket, std::string_view channel, std::uint64_t grant) {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!socket.send(zmq::const_buffer(nullptr, 0), more)) return false;
+    const std::string number = encode_request_id(grant);
+    socket.send(zmq::buffer(magic), more);
+    socket.send(zmq::buffer(std::string_view("unsub")), more);
+    socket.send(zmq::buffer(channel), more);
+    socket.send(zmq::buffer(number), zmq::send_flags::dontwait);
+    return true;
 }
 
 bool send_cancel(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id) {
@@ -172,6 +242,13 @@ std::optional<ClientNotice> parse_notice(const zmq::message_t* frames, std::size
     } else if (word == "gone" && count == 3) {
         notice.kind = ClientNotice::Kind::gone;
         notice.client_id = frame_view(frames[2]);
+    } else if (word == "unsub" && count == 4) {
+        const auto grant = decode_request_id(frame_view(frames[3]));
+        notice.channel = frame_view(frames[2]);
+        if (!grant || !valid_channel_name(notice.channel)) return std::nullopt;
+        notice.kind = ClientNotice::Kind::unsub;
+        notice.request_id = *grant;
+        return notice;
     } else {
         return std::nullopt;
     }

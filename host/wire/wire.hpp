@@ -8,8 +8,12 @@
 //   endpoint -> gateway:  ""  "PTC1"  request-id  client-id  "json"|"text"  result
 //                         ""  "PTC1"  request-id  client-id  "error"  code  message
 //                         ""  "PTC1"  request-id  client-id  "event"  json     (any number, before the reply)
+//                         ""  "PTC1"  request-id  client-id  "subscribe"  channel  grant-json  grant-number(8)
+//                         ""  "PTC1"  request-id  client-id  "unsubscribe"  channel
+//                         ""  "PTC1"  "push"  channel  offset(8)  json      (to gateways with subscribers)
 //   gateway -> endpoint:  ""  "PTC1"  "cancel"  request-id  client-id           (stop that request)
 //                         ""  "PTC1"  "gone"  client-id                         (the client's connection ended)
+//                         ""  "PTC1"  "unsub"  channel  grant-number(8)     (this gateway's last subscriber left)
 //
 // Liveness (the zmq guide's Paranoid Pirate heartbeating, in PTC1 frames):
 //   gateway -> endpoint:  ""  "PTC1"  "ping"      answered by the broker at once
@@ -35,6 +39,9 @@ inline constexpr std::string_view magic = "PTC1";
 inline constexpr std::size_t max_client_id_bytes = 64;
 inline constexpr std::size_t max_frames = 8;
 inline constexpr std::size_t max_caller_bytes = 16 * 1024;  // each of subject and claims
+inline constexpr std::size_t max_channel_bytes = 64;
+// 1 to max_channel_bytes of a-z A-Z 0-9 _ - . : (safe in JSON and in text unquoted).
+bool valid_channel_name(std::string_view channel) noexcept;
 
 std::string_view frame_view(const zmq::message_t& frame) noexcept;
 
@@ -59,15 +66,21 @@ void send_plain_reply(zmq::socket_t& socket, const Reply& reply);
 // not a well-formed PTC1 reply.
 std::optional<EngineReply> parse_reply(const zmq::message_t* frames, std::size_t count);
 
-// A gateway's word about one of its clients, for an endpoint.
+// A gateway's word about one of its clients (or channels), for an endpoint.
 struct ClientNotice {
-    enum class Kind : std::uint8_t { cancel, gone } kind = Kind::gone;
-    std::uint64_t request_id = 0;  // cancel only
-    std::string_view client_id;
+    enum class Kind : std::uint8_t { cancel, gone, unsub } kind = Kind::gone;
+    std::uint64_t request_id = 0;  // cancel: the request; unsub: the last grant number the gateway saw
+    std::string_view client_id;    // cancel, gone
+    std::string_view channel;      // unsub
 };
 // Without blocking; false when zmq would block.
 bool send_cancel(zmq::socket_t& socket, std::uint64_t request_id, std::string_view client_id);
 bool send_gone(zmq::socket_t& socket, std::string_view client_id);
+bool send_unsub(zmq::socket_t& socket, std::string_view channel, std::uint64_t grant);
+// A channel's message for a gateway (after the envelope): PTC1 push channel offset json.
+void send_push(zmq::socket_t& socket, std::string_view channel, std::uint64_t offset, std::string_view json);
+// nullopt when the frames (after the delimiter) are not a push.
+std::optional<EngineReply> parse_push(const zmq::message_t* frames, std::size_t count);
 // nullopt when the frames (after the delimiter) are not a notice.
 std::optional<ClientNotice> parse_notice(const zmq::message_t* frames, std::size_t count);
 

@@ -141,6 +141,28 @@ void check_reply(const std::vector<zmq::message_t>& frames) {
     FUZZ_REQUIRE(reply->client_id == wire::frame_view(frames[2]), "reply client id");
     const std::string_view kind = wire::frame_view(frames[3]);
     const portico::Reply& r = reply->reply;
+    if (reply->part == portico::ReplyPart::subscribe || reply->part == portico::ReplyPart::unsubscribe) {
+        const bool grant = reply->part == portico::ReplyPart::subscribe;
+        FUZZ_REQUIRE(wire::valid_channel_name(reply->channel) && reply->channel == wire::frame_view(frames[4]),
+                     "channel part's channel");
+        FUZZ_REQUIRE(grant ? frames.size() == 7 && kind == "subscribe" && r.body() == wire::frame_view(frames[5]) &&
+                                 wire::encode_request_id(reply->offset) == wire::frame_view(frames[6])
+                           : frames.size() == 5 && kind == "unsubscribe",
+                     "subscribe or unsubscribe shape");
+        // Sent again, it reads the same.
+        const AsyncSignalsHeld held;
+        wire::send_reply(inproc_pair().sender, *reply);
+        std::array<zmq::message_t, wire::max_frames> received;
+        const std::size_t count = receive(received);
+        const auto again = wire::parse_reply(received.data(), count);
+        FUZZ_REQUIRE(again && again->part == reply->part && again->channel == reply->channel &&
+                         again->offset == reply->offset && again->request_id == reply->request_id &&
+                         again->client_id == reply->client_id && (!grant || again->reply.body() == r.body()),
+                     "sent channel part parses differently");
+        return;
+    }
+    FUZZ_REQUIRE(reply->part == portico::ReplyPart::final || reply->part == portico::ReplyPart::event,
+                 "reply part");
     switch (r.kind()) {
         case portico::Reply::Kind::json:
         case portico::Reply::Kind::text: {
@@ -164,14 +186,22 @@ void check_notice(const std::vector<zmq::message_t>& frames) {
     const auto notice = wire::parse_notice(frames.data(), frames.size());
     if (!notice) return;
     FUZZ_REQUIRE(wire::frame_view(frames[0]) == wire::magic, "notice magic");
-    FUZZ_REQUIRE(!notice->client_id.empty() && notice->client_id.size() <= wire::max_client_id_bytes,
-                 "notice client id bounds");
+    if (notice->kind == wire::ClientNotice::Kind::unsub) {
+        FUZZ_REQUIRE(frames.size() == 4 && wire::frame_view(frames[1]) == "unsub" &&
+                         views_frame(notice->channel, frames[2]) && wire::valid_channel_name(notice->channel) &&
+                         wire::encode_request_id(notice->request_id) == wire::frame_view(frames[3]) &&
+                         notice->client_id.empty(),
+                     "unsub shape");
+    } else {
+        FUZZ_REQUIRE(!notice->client_id.empty() && notice->client_id.size() <= wire::max_client_id_bytes,
+                     "notice client id bounds");
+    }
     if (notice->kind == wire::ClientNotice::Kind::cancel) {
         FUZZ_REQUIRE(frames.size() == 4 && wire::frame_view(frames[1]) == "cancel" &&
                          wire::encode_request_id(notice->request_id) == wire::frame_view(frames[2]) &&
                          views_frame(notice->client_id, frames[3]),
                      "cancel shape");
-    } else {
+    } else if (notice->kind == wire::ClientNotice::Kind::gone) {
         FUZZ_REQUIRE(frames.size() == 3 && wire::frame_view(frames[1]) == "gone" && views_frame(notice->client_id, frames[2]),
                      "gone shape");
     }
@@ -182,6 +212,8 @@ void check_notice(const std::vector<zmq::message_t>& frames) {
     const AsyncSignalsHeld held;
     const bool sent = notice->kind == wire::ClientNotice::Kind::cancel
                           ? wire::send_cancel(inproc_pair().sender, notice->request_id, notice->client_id)
+                      : notice->kind == wire::ClientNotice::Kind::unsub
+                          ? wire::send_unsub(inproc_pair().sender, notice->channel, notice->request_id)
                           : wire::send_gone(inproc_pair().sender, notice->client_id);
     FUZZ_REQUIRE(sent, "send of a notice would block");
     std::array<zmq::message_t, wire::max_frames> received;
@@ -189,8 +221,31 @@ void check_notice(const std::vector<zmq::message_t>& frames) {
     FUZZ_REQUIRE(count >= 2 && received[0].size() == 0, "sent notice has no delimiter");
     const auto again = wire::parse_notice(received.data() + 1, count - 1);
     FUZZ_REQUIRE(again && again->kind == notice->kind && again->request_id == notice->request_id &&
-                     again->client_id == notice->client_id,
+                     again->client_id == notice->client_id && again->channel == notice->channel,
                  "sent notice parses differently");
+}
+
+void check_push(const std::vector<zmq::message_t>& frames) {
+    const auto push = wire::parse_push(frames.data(), frames.size());
+    if (!push) return;
+    FUZZ_REQUIRE(frames.size() == 5 && wire::frame_view(frames[0]) == wire::magic &&
+                     wire::frame_view(frames[1]) == "push" && push->channel == wire::frame_view(frames[2]) &&
+                     wire::valid_channel_name(push->channel) &&
+                     wire::encode_request_id(push->offset) == wire::frame_view(frames[3]) &&
+                     push->reply.body() == wire::frame_view(frames[4]) && push->part == portico::ReplyPart::push &&
+                     push->client_id.empty(),
+                 "push shape");
+    FUZZ_REQUIRE(!wire::parse_reply(frames.data(), frames.size()), "push parses as a reply");
+    FUZZ_REQUIRE(!wire::parse_notice(frames.data(), frames.size()), "push parses as a notice");
+    FUZZ_REQUIRE(wire::parse_control(frames.data(), frames.size()) == wire::Control::none, "push parses as control");
+    const AsyncSignalsHeld held;
+    wire::send_push(inproc_pair().sender, push->channel, push->offset, push->reply.body());
+    std::array<zmq::message_t, wire::max_frames> received;
+    const std::size_t count = receive(received);
+    const auto again = wire::parse_push(received.data(), count);
+    FUZZ_REQUIRE(again && again->channel == push->channel && again->offset == push->offset &&
+                     again->reply.body() == push->reply.body(),
+                 "sent push parses differently");
 }
 
 void check_control(const std::vector<zmq::message_t>& frames) {
@@ -271,6 +326,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_reply(frames);
     check_control(frames);
     check_notice(frames);
+    check_push(frames);
     check_request_ids(frames);
     check_receive(frames);
     return 0;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -258,4 +259,40 @@ TEST_CASE("over zmq: events, cancellation and client_gone reach an engine in ano
         std::this_thread::sleep_for(20ms);
     } while (std::chrono::steady_clock::now() < deadline);
     CHECK(stats == json{{"notepads", 1}});
+}
+
+TEST_CASE("an isolated streaming engine that crashes mid-stream ends each open request with an error",
+          "[streaming][isolated]") {
+    portico::test::TempDir dir;
+    const std::string config = dir.write(
+        "portico.json",
+        portico::test::make_config(
+            {{"odds", odds_entry({{"isolate", true}, {"idempotent", false}, {"heartbeat_ms", 100}, {"dead_after_ms", 400}})}}));
+    PorticoProcess portico_process(config);
+    REQUIRE(portico_process.wait_ready());
+    const std::uint16_t port = portico_process.gateway_port();
+    WsClient first(port);
+    WsClient second(port);
+    start_long_run(first, 1);
+    start_long_run(second, 1);
+    REQUIRE(portico_process.signal_isolated("odds", SIGKILL) > 0);
+    for (WsClient* client : {&first, &second}) {
+        json reply = read_json(*client, 15s);
+        while (reply.contains("event")) reply = read_json(*client, 15s);
+        INFO("reply: " << reply.dump());
+        CHECK(reply.at("id") == 1);
+        CHECK(reply.at("ok") == false);
+        CHECK(reply.at("error").at("code") == "unavailable");
+    }
+    // Its successor serves the next request.
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    json answer;
+    do {
+        WsClient probe(port);
+        probe.send(R"({"id":"s","plugin":"odds","payload":"stats"})");
+        answer = read_json(probe);
+        if (answer.value("ok", false)) break;
+        std::this_thread::sleep_for(100ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    CHECK(answer.value("ok", false) == true);
 }

@@ -17,11 +17,13 @@
 //   Request without those fields, and the host never asks it to read them.
 //   A plugin built against 1.1 needs a host of 1.1 or later.
 //
-//   1.2 added engines that talk back while they work: Request::stream (emit
-//   progress events before the final reply; see whether the request was
-//   cancelled) and Engine::client_gone() (free a client's state when its
-//   connection ends). A 1.0 or 1.1 plugin still loads: the host never calls
-//   client_gone() on it, and it never reads Request::stream.
+//   1.2 added engines that talk back: Request::stream (emit progress events
+//   before the final reply, see whether the request was cancelled, subscribe
+//   the requesting client to a channel), EngineContext::channels (publish to
+//   every client subscribed to a channel, on every gateway) and
+//   Engine::client_gone() (free a client's state when its connection ends).
+//   A 1.0 or 1.1 plugin still loads: the host never calls client_gone() on
+//   it, and it never reads the new fields.
 //
 // LIFETIME AND OWNERSHIP
 //   The host keeps the shared library loaded for as long as anything made by
@@ -89,9 +91,36 @@ public:
     // by its deadline, or because the client went away. Cheap: poll it in a
     // long computation.
     virtual bool cancelled() const noexcept = 0;
+    // Subscribes this request's client to `channel` of this plugin: from now
+    // on it receives every message published there (Channels::publish), on
+    // whichever gateway it is connected to. Clients never subscribe
+    // themselves: only the plugin grants a channel. `last_seen`: the offset
+    // of the last message the client saw (it says so in its request, after a
+    // reconnect); it then first receives what it missed, in order, or is told
+    // that those messages can no longer be recovered. 0: only what comes now.
+    // A channel name is 1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.', ':'.
+    virtual void subscribe(std::string_view channel, std::uint64_t last_seen = 0) = 0;
+    // Ends this request's client's subscription to `channel` (if it had one).
+    virtual void unsubscribe(std::string_view channel) = 0;
 
 protected:
     ~RequestStream() = default;
+};
+
+// Since 1.2: the plugin's channels, in EngineContext::channels: valid for the
+// whole life of the engine, from any of its threads (handle(), client_gone()).
+class Channels {
+public:
+    // Publishes one JSON value (as text, at most 64 KiB) to `channel`: every
+    // client subscribed to it, on every gateway, receives it with the
+    // channel's next offset, which is returned (offsets grow by one per
+    // message in a channel). 0: refused (not JSON, too large, a bad name, or
+    // more channels than the host keeps). The last messages of each channel
+    // are kept for clients that reconnect (plugins.NAME.channel_history).
+    virtual std::uint64_t publish(std::string_view channel, std::string json_text) = 0;
+
+protected:
+    ~Channels() = default;
 };
 
 // One request for an engine. The views are valid only during handle().
@@ -166,6 +195,9 @@ struct EngineContext {
     std::string_view settings_json;
     // How many worker threads may call handle() at once.
     unsigned workers = 1;
+    // Since 1.2: publishing to this plugin's channels; never null from a host
+    // of 1.2 or later, and valid for as long as the engine lives.
+    Channels* channels = nullptr;
 };
 
 // The interface an engine implements.

@@ -668,3 +668,33 @@ TEST_CASE("format_event: an event carries the request's id and plugin, never \"o
     CHECK(dropped.at("dropped") == 5);
     CHECK(portico::format_event(shorthand_context("odds"), R"({"samples":2000})") == R"(event: {"samples":2000})");
 }
+
+TEST_CASE("channel frames: subscribed, pushes and unsubscribed, in both forms", "[client_message][format][channels]") {
+    const auto envelope = envelope_context("7", "table");
+    const json subscribed = parse_reply(portico::format_subscribed(envelope, "room1", 42, ""));
+    CHECK(subscribed == json{{"id", 7}, {"plugin", "table"}, {"channel", "room1"}, {"subscribed", true}, {"next", 42}});
+    const json lost = parse_reply(portico::format_subscribed(envelope, "room1", 42, "too_old"));
+    CHECK(lost.at("lost") == "too_old");
+
+    const json push = parse_reply(portico::format_push(envelope, "room1", 43, R"({"total":9})", 0));
+    // A push answers no request: no id, no "ok".
+    CHECK(push == json{{"plugin", "table"}, {"channel", "room1"}, {"offset", 43}, {"data", {{"total", 9}}}});
+    const json missed = parse_reply(portico::format_push(envelope, "room1", 50, "[1]", 6));
+    CHECK(missed.at("missed") == 6);
+
+    const json left = parse_reply(portico::format_unsubscribed(envelope, "room1", nullptr));
+    CHECK(left == json{{"id", 7}, {"plugin", "table"}, {"channel", "room1"}, {"subscribed", false}});
+    const portico::Reply why = portico::Reply::error("engine_lost", "the engine \"x\" was lost");
+    const json closed = parse_reply(portico::format_unsubscribed(envelope, "room1", &why));
+    CHECK(closed.at("error") == json{{"code", "engine_lost"}, {"message", "the engine \"x\" was lost"}});
+
+    const auto shorthand = shorthand_context("table");
+    CHECK(portico::format_subscribed(shorthand, "room1", 42, "") == "table room1: subscribed, next #42");
+    CHECK(portico::format_subscribed(shorthand, "room1", 42, "reset") ==
+          "table room1: subscribed, next #42; earlier messages are lost (reset)");
+    CHECK(portico::format_push(shorthand, "room1", 43, R"({"total":9})", 0) == R"(table room1 #43: {"total":9})");
+    CHECK(portico::format_push(shorthand, "room1", 50, "1", 2) == "table room1 #50: 1 (missed 2)");
+    CHECK(portico::format_unsubscribed(shorthand, "room1", nullptr) == "table room1: unsubscribed");
+    CHECK(portico::format_unsubscribed(shorthand, "room1", &why) ==
+          "table room1: unsubscribed: the engine \"x\" was lost");
+}

@@ -36,6 +36,9 @@ public:
     LinkStatus status() const override { return {}; }
     bool idle() const override { return true; }
 
+    void channel_unused(std::string_view channel) override { unused_.emplace_back(channel); }
+    std::vector<std::string> unused_;
+
     struct Sent {
         std::uint64_t request_id;
         std::string client_id;
@@ -57,11 +60,14 @@ public:
         ReplyKind kind;
         std::string body;
         std::string code;
+        portico::ReplyPart part = portico::ReplyPart::final;
+        std::string channel;
+        std::uint64_t offset = 0;
     };
 
     void on_engine_reply(const EngineReply& reply) override {
         received_.push_back({reply.request_id, reply.client_id, reply.reply.kind(), reply.reply.body(),
-                             reply.reply.code()});
+                             reply.reply.code(), reply.part, reply.channel, reply.offset});
     }
     void shut_down() override {
         ++shut_down_calls_;
@@ -454,4 +460,122 @@ TEST_CASE("the sweep ticks on its loop every period until stopped", "[liveness][
     io.restart();
     io.run_for(std::chrono::milliseconds(60));
     CHECK(client->checked_at_.size() == ticks);
+}
+
+// ---------------------------------------------------------------- channels
+
+namespace {
+
+EngineReply channel_part(portico::ReplyPart part, std::string_view client_id, std::string_view key,
+                         std::uint64_t offset = 0) {
+    EngineReply reply{1, std::string(client_id), Reply::json(R"({"next":1})"), part};
+    reply.channel = std::string(key);
+    reply.offset = offset;
+    return reply;
+}
+
+std::size_t count_parts(const FakeConnection& connection, portico::ReplyPart part) {
+    std::size_t n = 0;
+    for (const auto& received : connection.received_) n += received.part == part;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a grant subscribes its client; pushes reach every subscriber of the channel only", "[router][channels]") {
+    Router router;
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    auto eve = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.add_client("bob", bob);
+    router.add_client("eve", eve);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "bob", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "eve", "table/r2"));
+    CHECK(router.subscriber_count("table/r1") == 2);
+    CHECK(count_parts(*ann, portico::ReplyPart::subscribe) == 1);
+
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 41));
+    REQUIRE(count_parts(*ann, portico::ReplyPart::push) == 1);
+    CHECK(count_parts(*bob, portico::ReplyPart::push) == 1);
+    CHECK(count_parts(*eve, portico::ReplyPart::push) == 0);
+    CHECK(ann->received_.back().offset == 41);
+    // A channel nobody here listens to: dropped.
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r9", 1));
+    CHECK(count_parts(*eve, portico::ReplyPart::push) == 0);
+    // Granted twice: still one subscription.
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    CHECK(router.subscriber_count("table/r1") == 2);
+}
+
+TEST_CASE("the last subscriber to leave tells the link, whether it unsubscribed or went", "[router][channels]") {
+    Router router;
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.add_client("bob", bob);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "bob", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::unsubscribe, "ann", "table/r1"));
+    CHECK(count_parts(*ann, portico::ReplyPart::unsubscribe) == 1);
+    CHECK(link.unused_.empty());
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 2));
+    CHECK(count_parts(*ann, portico::ReplyPart::push) == 0);
+    // Not subscribed: nothing to say.
+    router.on_reply(channel_part(portico::ReplyPart::unsubscribe, "ann", "table/r1"));
+    CHECK(count_parts(*ann, portico::ReplyPart::unsubscribe) == 1);
+
+    router.remove_client("bob");
+    CHECK(link.unused_ == std::vector<std::string>{"r1"});
+    CHECK(router.subscriber_count("table/r1") == 0);
+
+    // A grant for a client that has gone already: the channel is unused at once.
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "gone", "table/r2"));
+    CHECK(link.unused_ == std::vector<std::string>{"r1", "r2"});
+}
+
+TEST_CASE("a channel closed for everyone reaches each subscriber once", "[router][channels]") {
+    Router router;
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    EngineReply closed{0, "", Reply::error("engine_lost", "gone"), portico::ReplyPart::unsubscribe};
+    closed.channel = "table/r1";
+    router.on_reply(closed);
+    REQUIRE(count_parts(*ann, portico::ReplyPart::unsubscribe) == 1);
+    CHECK(ann->received_.back().code == "engine_lost");
+    CHECK(router.subscriber_count("table/r1") == 0);
+
+    // Replacing or removing the plugin's link ends its channels too.
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r2"));
+    FakeEngineLink replacement;
+    router.add_engine("table", replacement);
+    CHECK(count_parts(*ann, portico::ReplyPart::unsubscribe) == 2);
+    CHECK(ann->received_.back().code == "channel_closed");
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r3"));
+    router.remove_engine("table");
+    CHECK(count_parts(*ann, portico::ReplyPart::unsubscribe) == 3);
+}
+
+TEST_CASE("a connection holds at most max_channels_per_client channels", "[router][channels]") {
+    Router router;
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    for (std::size_t i = 0; i < Router::max_channels_per_client; ++i)
+        router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/c" + std::to_string(i)));
+    CHECK(count_parts(*ann, portico::ReplyPart::subscribe) == Router::max_channels_per_client);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/more"));
+    REQUIRE(ann->received_.back().part == portico::ReplyPart::unsubscribe);
+    CHECK(ann->received_.back().code == "too_many_channels");
+    CHECK(router.subscriber_count("table/more") == 0);
+    CHECK(link.unused_ == std::vector<std::string>{"more"});
 }

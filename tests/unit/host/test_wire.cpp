@@ -540,3 +540,103 @@ TEST_CASE("notices: cancel and gone parse to what was sent, and only those shape
     const auto gone = frames({"PTC1", "gone", "c"});
     CHECK(wire::parse_control(gone.data(), gone.size()) == wire::Control::none);
 }
+
+TEST_CASE("channel parts: grants, unsubscriptions and pushes parse to what was sent", "[wire][channels]") {
+    InprocPair pair("wire-channels");
+    REQUIRE(wire::send_request(pair.dealer_, 1, "client-c", "x"));
+    auto request = InprocPair::receive(pair.router_);
+    auto envelope = [&] {
+        zmq::message_t identity(request[0].data(), request[0].size());
+        pair.router_.send(identity, zmq::send_flags::sndmore);
+        pair.router_.send(zmq::message_t(), zmq::send_flags::sndmore);
+    };
+
+    portico::EngineReply grant{7, "client-c", portico::Reply::json(R"({"next":12,"replay":[[11,{"a":1}]]})"),
+                               portico::ReplyPart::subscribe};
+    grant.channel = "room.1";
+    grant.offset = 3;  // the grant number
+    envelope();
+    wire::send_reply(pair.router_, grant);
+    auto parts = InprocPair::receive(pair.dealer_);
+    auto got = wire::parse_reply(parts.data() + 1, parts.size() - 1);
+    REQUIRE(got.has_value());
+    CHECK(got->part == portico::ReplyPart::subscribe);
+    CHECK(got->request_id == 7);
+    CHECK(got->client_id == "client-c");
+    CHECK(got->channel == "room.1");
+    CHECK(got->offset == 3);
+    CHECK(got->reply.body() == grant.reply.body());
+
+    portico::EngineReply leave{8, "client-c", portico::Reply::json("{}"), portico::ReplyPart::unsubscribe};
+    leave.channel = "room.1";
+    envelope();
+    wire::send_reply(pair.router_, leave);
+    parts = InprocPair::receive(pair.dealer_);
+    got = wire::parse_reply(parts.data() + 1, parts.size() - 1);
+    REQUIRE(got.has_value());
+    CHECK(got->part == portico::ReplyPart::unsubscribe);
+    CHECK(got->channel == "room.1");
+    CHECK(got->request_id == 8);
+
+    envelope();
+    wire::send_push(pair.router_, "room.1", max_id, R"({"total":4})");
+    parts = InprocPair::receive(pair.dealer_);
+    REQUIRE(parts.size() == 6);  // delimiter, PTC1 push channel offset json
+    CHECK_FALSE(wire::parse_reply(parts.data() + 1, parts.size() - 1));  // a push is no reply
+    const auto push = wire::parse_push(parts.data() + 1, parts.size() - 1);
+    REQUIRE(push.has_value());
+    CHECK(push->part == portico::ReplyPart::push);
+    CHECK(push->channel == "room.1");
+    CHECK(push->offset == max_id);
+    CHECK(push->reply.body() == R"({"total":4})");
+    CHECK(push->client_id.empty());
+
+    // A gateway's "unsub" names the channel and the last grant it saw.
+    REQUIRE(wire::send_unsub(pair.dealer_, "room.1", 3));
+    parts = InprocPair::receive(pair.router_);
+    const auto notice = wire::parse_notice(parts.data() + 2, parts.size() - 2);
+    REQUIRE(notice.has_value());
+    CHECK(notice->kind == wire::ClientNotice::Kind::unsub);
+    CHECK(notice->channel == "room.1");
+    CHECK(notice->request_id == 3);
+}
+
+TEST_CASE("channel names are checked wherever frames carry them", "[wire][channels]") {
+    CHECK(wire::valid_channel_name("room-1_a.b:c"));
+    CHECK(wire::valid_channel_name(std::string(64, 'r')));
+    CHECK_FALSE(wire::valid_channel_name(""));
+    CHECK_FALSE(wire::valid_channel_name(std::string(65, 'r')));
+    CHECK_FALSE(wire::valid_channel_name("room 1"));
+    CHECK_FALSE(wire::valid_channel_name("room\"1"));
+    CHECK_FALSE(wire::valid_channel_name("room/1"));
+
+    const std::string one = id_bytes(1);
+    const auto refused_push = [](std::initializer_list<std::string_view> parts) {
+        const auto message = frames(parts);
+        return !wire::parse_push(message.data(), message.size());
+    };
+    CHECK(refused_push({"PTC1", "push", "bad name", one, "{}"}));
+    CHECK(refused_push({"PTC1", "push", "", one, "{}"}));
+    CHECK(refused_push({"PTC1", "push", "room", "short", "{}"}));
+    CHECK(refused_push({"PTC1", "push", "room", one}));
+    CHECK(refused_push({"PTC2", "push", "room", one, "{}"}));
+    CHECK_FALSE(refused_push({"PTC1", "push", "room", one, "{}"}));
+
+    const auto refused_reply = [](std::initializer_list<std::string_view> parts) {
+        const auto message = frames(parts);
+        return !wire::parse_reply(message.data(), message.size());
+    };
+    CHECK(refused_reply({"PTC1", one, "c", "subscribe", "bad/name", "{}", one}));
+    CHECK(refused_reply({"PTC1", one, "c", "subscribe", "room", "{}", "short"}));
+    CHECK(refused_reply({"PTC1", one, "c", "subscribe", "room", "{}"}));
+    CHECK(refused_reply({"PTC1", one, "c", "unsubscribe", "room", "extra"}));
+    CHECK(refused_reply({"PTC1", one, "c", "unsubscribe", "a b"}));
+
+    const auto refused_notice = [](std::initializer_list<std::string_view> parts) {
+        const auto message = frames(parts);
+        return !wire::parse_notice(message.data(), message.size());
+    };
+    CHECK(refused_notice({"PTC1", "unsub", "room"}));
+    CHECK(refused_notice({"PTC1", "unsub", "a b", one}));
+    CHECK(refused_notice({"PTC1", "unsub", "room", "short"}));
+}
