@@ -17,6 +17,9 @@
 #   engines  portico --role gateway with two portico --role engine
 #            processes on loopback (issue 3's topology), 32x8 and 1x1
 #   crowd    10,000 connections, each with one request in flight
+#   fanout   10,000 subscribers to one channel of the table plugin, one
+#            publisher: deliveries per second, publish-to-delivery latency,
+#            and what was lost (portico-fanout)
 # Every server started here is stopped by its PID when the script ends,
 # however it ends.
 set -euo pipefail
@@ -28,6 +31,7 @@ build=1
 build_dir=build-release
 warmup=1
 crowd=10000
+fanout=10000
 extras=1
 
 usage() {
@@ -40,6 +44,7 @@ options:
   --no-build      use the binaries already in the build directory
   --build-dir DIR build directory (default build-release)
   --crowd N       connections for the crowd run (default 10000; 0 skips it)
+  --fanout N      subscribers for the fan-out run (default 10000; 0 skips it)
   --no-extras     only the echo/portico rounds: no scaling, engines or crowd run
 EOF
 }
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --build-dir) build_dir="${2:-}"; shift 2 ;;
     --crowd) crowd="${2:-}"; shift 2 ;;
+    --fanout) fanout="${2:-}"; shift 2 ;;
     --no-extras) extras=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -65,6 +71,7 @@ done
 [[ "$idle" =~ ^[1-9][0-9]*$ ]] || die "--idle wants a whole number of at least 1, got '$idle'"
 [ -n "$build_dir" ] || die "--build-dir needs a value"
 [[ "$crowd" =~ ^[0-9]+$ ]] || die "--crowd wants a whole number, got '$crowd'"
+[[ "$fanout" =~ ^[0-9]+$ ]] || die "--fanout wants a whole number, got '$fanout'"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -123,6 +130,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit="$(ulimit -n)"
 # Raised for this script and what it starts only, never for the system.
 need_fds=$((idle > crowd ? idle : crowd))
+need_fds=$((need_fds > fanout ? need_fds : fanout))
 need_fds=$((need_fds + 200))
 if [ "$fd_limit" != unlimited ] && [ "$fd_limit" -lt "$need_fds" ]; then
     # Root may raise the hard limit of this shell (and its children) too.
@@ -570,4 +578,34 @@ if [ "$crowd" -gt 0 ]; then
         --warmup "$warmup" --connect-timeout 60 --server-pid "$server_pid")" &&
         { extra_line "$crowd x 1" "$line"; echo "   connections up: $(field conns_up "$line") of $crowd"; }
     stop_server
+fi
+
+if [ "$fanout" -gt 0 ]; then
+    echo
+    echo "== fan-out: $fanout subscribers to one table channel, one publisher (server pinned, 1 gateway thread, 1 worker)"
+    fanout_config="$work/fanout.json"
+    cat >"$fanout_config" <<'JSON'
+{
+  "log_level": "warn",
+  "gateway": { "listen": "127.0.0.1:0", "path": "/ws", "threads": 1, "max_connections_per_ip": 1000000, "max_connections": 1000000 },
+  "plugins": { "table": { "endpoint": "tcp://127.0.0.1:0", "workers": 1 } }
+}
+JSON
+    if [ ! -x "$bin/portico-fanout" ]; then
+        echo "run.sh: $bin/portico-fanout is missing: no fan-out run" >&2
+    elif start_portico "$fanout_config"; then
+        out="$work/fanout.out"
+        if timeout "$(bench_timeout "$seconds" | awk '{ print $1 + 120 }')" "${pin_bench[@]}" "$bin/portico-fanout" \
+            --url "$server_url" --subscribers "$fanout" --seconds "$seconds" --window 16 >"$out" 2>"$work/fanout.err"; then
+            line="$(grep -m 1 '^summary ' "$out")"
+            printf '   %-34s %s deliveries/s, p50 %s us, p99 %s us, lost %s (announced missed %s) over %s publishes\n' \
+                "$fanout subscribers" "$(field deliveries_per_s "$line")" "$(field p50_us "$line")" \
+                "$(field p99_us "$line")" "$(field lost "$line")" "$(field missed "$line")" "$(field publishes "$line")"
+        else
+            echo "run.sh: portico-fanout failed: $(tail -n 3 "$work/fanout.err") $(cat "$out")" >&2
+        fi
+        stop_server
+    else
+        echo "run.sh: $portico_why" >&2
+    fi
 fi

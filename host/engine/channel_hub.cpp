@@ -35,6 +35,20 @@ void ChannelHub::set_limits(ChannelLimits limits) {
     limits_ = limits;
 }
 
+void ChannelHub::reclaim_quiet_channels(Clock::time_point now) {
+    // Channels whose history has aged out cost a name and a counter: at the
+    // cap they go, so names used once cannot fill the hub for good.
+    for (auto it = channels_.begin(); it != channels_.end();) {
+        trim(it->second, now);
+        if (!it->second.history.empty()) {
+            ++it;
+            continue;
+        }
+        reclaimed_next_ = std::max(reclaimed_next_, it->second.next);
+        it = channels_.erase(it);
+    }
+}
+
 void ChannelHub::trim(Channel& channel, Clock::time_point now) {
     auto& history = channel.history;
     while (!history.empty() && (history.size() > limits_.history || now - history.front().at > limits_.history_age ||
@@ -52,8 +66,9 @@ std::uint64_t ChannelHub::publish(std::string_view name, std::string json_text) 
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = channels_.find(std::string(name));
     if (it == channels_.end()) {
+        if (channels_.size() >= max_channels) reclaim_quiet_channels(now);
         if (channels_.size() >= max_channels) return 0;
-        it = channels_.emplace(std::string(name), Channel{base_ + 1, {}, 0}).first;
+        it = channels_.emplace(std::string(name), Channel{first_offset(), {}, 0}).first;
     }
     Channel& channel = it->second;
     const std::uint64_t offset = channel.next++;
@@ -84,15 +99,15 @@ void ChannelHub::subscribe(std::string_view name, std::uint64_t last_seen, const
     const auto now = Clock::now();
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = channels_.find(std::string(name));
-    const std::uint64_t next = it == channels_.end() ? base_ + 1 : it->second.next;
+    const std::uint64_t next = it == channels_.end() ? first_offset() : it->second.next;
     std::string body = "{\"next\":" + std::to_string(next);
-    if (last_seen != 0) {
+    if (last_seen != 0 && last_seen + 1 != next) {  // up to date: nothing to replay, nothing lost
         const char* lost = nullptr;
         if (last_seen <= base_ || last_seen >= next) {
             // From before this hub was born (the engine restarted), or
             // beyond what was ever published here: this history is not the
             // one the client saw.
-            if (last_seen + 1 != next) lost = "reset";
+            lost = "reset";
         } else if (it != channels_.end()) {
             trim(it->second, now);
             const auto& history = it->second.history;

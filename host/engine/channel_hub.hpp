@@ -16,12 +16,14 @@
 // below every offset of the new hub, so "the history was reset" is told
 // apart from "the history no longer reaches back".
 //
-// Bounds: history per channel (count, age, bytes), message size, channels.
+// Bounds: history per channel (count, age, 256 KiB), message size, 1024
+// channels with history (so at most 256 MiB a plugin).
 #include "config/config.hpp"
 #include "engine/engine_job.hpp"
 
 #include <portico/plugin.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -43,7 +45,9 @@ class ChannelHub final : public Channels {
 public:
     using Clock = std::chrono::steady_clock;
     static constexpr std::size_t max_message_bytes = 64 * 1024;
-    static constexpr std::size_t max_history_bytes = 1024 * 1024;  // per channel
+    static constexpr std::size_t max_history_bytes = 256 * 1024;  // per channel
+    // With history: at the cap, channels whose history has aged out (or is
+    // kept for none) are forgotten to make room.
     static constexpr std::size_t max_channels = 1024;
 
     ChannelHub(std::string plugin, ChannelLimits limits);
@@ -77,9 +81,14 @@ private:
         std::size_t history_bytes = 0;
     };
     void trim(Channel& channel, Clock::time_point now);
+    void reclaim_quiet_channels(Clock::time_point now);
+    // Where a new channel starts: above every offset a reclaimed channel
+    // had, so that a name used again never repeats an offset.
+    std::uint64_t first_offset() const noexcept { return std::max(base_ + 1, reclaimed_next_); }
 
     const std::string plugin_;
     const std::uint64_t base_;  // offsets of this hub are above it
+    std::uint64_t reclaimed_next_ = 0;
     std::mutex mutex_;
     ChannelLimits limits_;
     std::unordered_map<std::string, Channel> channels_;

@@ -124,6 +124,8 @@ Expected<bool> EngineEndpoint::start() {
     try {
         frontend_ = zmq::socket_t(context_, zmq::socket_type::router);
         frontend_.set(zmq::sockopt::linger, 0);
+        // A gateway that reconnects under its routing id keeps it (its channels).
+        frontend_.set(zmq::sockopt::router_handover, 1);
         // A peer that sends more than this is disconnected by zmq itself.
         // (Per frame: the caller's frames may be larger than a small payload limit.)
         frontend_.set(zmq::sockopt::maxmsgsize,
@@ -301,6 +303,7 @@ std::size_t EngineEndpoint::take_requests(bool stopping) {
         if (control == wire::Control::ping) {
             if (stopping) continue;  // a pong would bring this engine back into rotation
             if (delimiter == 1 && gateways_.size() < max_gateways) gateways_.emplace(wire::frame_view(frames[0]));
+            if (delimiter == 1) heard_gateway(wire::frame_view(frames[0]));
             for (std::size_t i = 0; i <= delimiter; ++i)
                 frontend_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
             wire::send_pong(frontend_, jobs_->info_json());
@@ -381,17 +384,53 @@ void EngineEndpoint::send_from_outbox(EngineResult& result) {
         reply.channel = reply.channel.substr(name_.size() + 1);
         // A gateway (a DEALER: its routing id, then the delimiter) with a
         // subscriber now gets the channel's messages; sent in order with them.
-        if (reply.part == ReplyPart::subscribe && !route.plain && route.envelope.size() == 2) {
+        if (reply.part == ReplyPart::subscribe) {
             constexpr std::size_t max_channel_gateways = 4096;
-            auto& gateways = channel_gateways_[reply.channel];
-            const std::string gateway(wire::frame_view(route.envelope[0]));
-            if (gateways.size() < max_channel_gateways || gateways.count(gateway)) {
+            const bool gateway_peer = !route.plain && route.envelope.size() == 2;
+            const std::string gateway = gateway_peer ? std::string(wire::frame_view(route.envelope[0])) : std::string();
+            auto channel = channel_gateways_.find(reply.channel);
+            const bool room = channel == channel_gateways_.end() || channel->second.size() < max_channel_gateways ||
+                              channel->second.count(gateway) > 0;
+            if (gateway_peer && room) {
                 reply.offset = ++grants_;
-                gateways[gateway] = reply.offset;
+                channel_gateways_[reply.channel][gateway] = reply.offset;
+                touch_gateway(gateway, std::chrono::steady_clock::now());  // its silence counts from now
+            } else {
+                // No push could reach it: the client hears that it is not subscribed.
+                reply.part = ReplyPart::unsubscribe;
             }
         }
     }
     send_result(frontend_, route, reply);
+}
+
+void EngineEndpoint::touch_gateway(std::string_view routing_id, std::chrono::steady_clock::time_point now) {
+    constexpr std::size_t max_heard = 4096;
+    auto heard = gateway_heard_.find(routing_id);
+    if (heard != gateway_heard_.end()) heard->second = now;
+    else if (gateway_heard_.size() < max_heard) gateway_heard_.emplace(std::string(routing_id), now);
+}
+
+void EngineEndpoint::heard_gateway(std::string_view routing_id) {
+    // Gateways ping every heartbeat. One silent this long has gone (a crash,
+    // a restart under a new id) without saying "unsub": its channels are
+    // dropped, so pushes stop going nowhere and make room for others.
+    constexpr auto silent_for = std::chrono::seconds(60);
+    const auto now = std::chrono::steady_clock::now();
+    touch_gateway(routing_id, now);
+    if (now - last_gateway_sweep_ < std::chrono::seconds(10)) return;
+    last_gateway_sweep_ = now;
+    auto silent = [&](const std::string& id) {
+        auto it = gateway_heard_.find(id);
+        return it == gateway_heard_.end() || now - it->second > silent_for;
+    };
+    for (auto channel = channel_gateways_.begin(); channel != channel_gateways_.end();) {
+        for (auto gateway = channel->second.begin(); gateway != channel->second.end();)
+            gateway = silent(gateway->first) ? channel->second.erase(gateway) : std::next(gateway);
+        channel = channel->second.empty() ? channel_gateways_.erase(channel) : std::next(channel);
+    }
+    for (auto it = gateway_heard_.begin(); it != gateway_heard_.end();)
+        it = now - it->second > silent_for ? gateway_heard_.erase(it) : std::next(it);
 }
 
 void EngineEndpoint::run_worker(unsigned index, unsigned generation, std::shared_ptr<LoadedPlugin> plugin,

@@ -65,6 +65,10 @@ private:
     void run_broker();
     // A result, event or channel message from the outbox, onto the ROUTER.
     void send_from_outbox(EngineResult& result);
+    // A ping from the gateway with this routing id; now and then, the
+    // channels of gateways long silent are dropped.
+    void heard_gateway(std::string_view routing_id);
+    void touch_gateway(std::string_view routing_id, std::chrono::steady_clock::time_point now);
     // Returns how many requests it took (pings not counted).
     std::size_t take_requests(bool stopping);
     // A worker holds its own reference to the plugin it calls, so the plugin
@@ -95,6 +99,8 @@ private:
     // "unsub" older than that grant is stale and ignored.
     std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>, std::less<>> channel_gateways_;
     std::uint64_t grants_ = 0;
+    std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> gateway_heard_;  // broker thread
+    std::chrono::steady_clock::time_point last_gateway_sweep_{};
     zmq::socket_t frontend_;
     zmq::socket_t control_receiver_;  // owned by the broker thread once it runs
     zmq::socket_t control_sender_;    // used under control_mutex_

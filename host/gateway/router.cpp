@@ -202,6 +202,10 @@ void Router::shut_down_clients(std::function<void()> when_empty) {
 }
 
 void Router::abort_clients() {
+    // The links go before the sessions do: a session that ends now must not
+    // reach a link through its channels.
+    channels_.clear();
+    client_channels_.clear();
     std::vector<std::shared_ptr<ClientConnection>> live;
     collect_clients(live);
     for (auto& connection : live) connection->abort();

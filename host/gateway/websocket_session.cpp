@@ -357,7 +357,7 @@ void WebSocketSession<NextLayer>::send_push(Subscription& subscription, std::uin
     }
     subscription.missed = 0;
     if (subscription.counters) subscription.counters->pushes.add();
-    send(std::move(frame));
+    send(std::move(frame), true);
 }
 
 template <class NextLayer>
@@ -410,7 +410,7 @@ void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::send(std::string message) {
+void WebSocketSession<NextLayer>::send(std::string message, bool deferred) {
     if (state_ == State::closing || state_ == State::ended) return;
     if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
         log_.fields(LogLevel::warn,
@@ -429,7 +429,18 @@ void WebSocketSession<NextLayer>::send(std::string message) {
     }
     if (metrics_) metrics_->bytes_out.add(message.size());
     outbox_.push(std::move(message));
-    do_write();
+    if (!deferred) {
+        do_write();
+        return;
+    }
+    // A push: more of them (other channels, the next messages) are likely
+    // in the inbox pass under way or right behind it; they leave together.
+    if (writing_ || write_posted_) return;
+    write_posted_ = true;
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+        self->write_posted_ = false;
+        if (self->state_ != State::ended) self->do_write();
+    });
 }
 
 template <class NextLayer>

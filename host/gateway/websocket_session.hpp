@@ -108,7 +108,9 @@ private:
     void start_read();
     void on_read(const beast::error_code& ec, std::size_t bytes);
     void handle_message(std::string_view text);
-    void send(std::string message);
+    // `deferred`: written after the handlers already queued (pushes, which
+    // come in bursts), not started at once.
+    void send(std::string message, bool deferred = false);
     // An error answered before any engine saw the message (counted apart from plugins).
     void reject(const ReplyContext& context, std::string_view code, const std::string& message);
     // An error for a request the route refused (forbidden, rate_limited, unavailable).
@@ -183,6 +185,7 @@ private:
     bool heard_since_check_ = false;  // any frame, pongs too, since the last liveness check
     bool awaiting_pong_ = false;
     bool ping_in_flight_ = false;
+    bool write_posted_ = false;  // a deferred do_write() is queued
 
     PendingRequests pending_;
     std::uint64_t plugins_used_ = 0;  // PluginRoute::bit of each plugin sent a request: told client_gone()

@@ -1,5 +1,7 @@
 #include "link/engine_connection.hpp"
 
+#include "core/client_id.hpp"
+
 #include <array>
 
 namespace portico {
@@ -25,6 +27,10 @@ EngineConnection::EngineConnection(net::io_context& io, zmq::context_t& context,
     // the reconnect only succeeds once the peer answers again.
     socket_.set(zmq::sockopt::heartbeat_ivl, 1000);
     socket_.set(zmq::sockopt::heartbeat_timeout, 3000);
+    // A routing id of its own, kept across reconnects (the endpoint hands the
+    // name over to the new connection): the broker's record of which
+    // gateways get a channel stays true when TCP drops and comes back.
+    socket_.set(zmq::sockopt::routing_id, make_client_id());
     if (curve != nullptr) make_curve_client(socket_, *curve, server_key);
     socket_.connect(address_);
     descriptor_.assign(socket_.get(zmq::sockopt::fd));

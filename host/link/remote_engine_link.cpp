@@ -33,7 +33,12 @@ RemoteEngineLink::RemoteEngineLink(net::io_context& io, zmq::context_t& context,
     do_heartbeat();
 }
 
-RemoteEngineLink::~RemoteEngineLink() { heartbeat_timer_.cancel(); }
+RemoteEngineLink::~RemoteEngineLink() {
+    heartbeat_timer_.cancel();
+    // Replaced by a reload or the loop ends: its engines stop pushing here.
+    for (const auto& [channel, grants] : channel_grants_)
+        for (const auto& [index, grant] : grants) connections_[index]->send_unsub(channel, grant);
+}
 
 SendResult RemoteEngineLink::send(std::uint64_t request_id, std::string_view client_id, std::string_view payload,
                                   const CallerRef& caller) {
@@ -88,7 +93,15 @@ void RemoteEngineLink::on_reply(EngineConnection& from, EngineReply reply) {
     }
     auto it = outstanding_.find(reply.request_id);  // the wire id of this link
     // Late (timed out, or already answered by another engine after a retry): dropped.
-    if (it == outstanding_.end() || it->second.client_id != reply.client_id) return;
+    if (it == outstanding_.end() || it->second.client_id != reply.client_id) {
+        // A late grant still made the engine send the channel here.
+        if (reply.part == ReplyPart::subscribe) {
+            auto channel = channel_grants_.find(reply.channel);
+            if (channel == channel_grants_.end()) send_unsub(from.index(), reply.channel, reply.offset);
+            else channel->second[from.index()] = std::max(channel->second[from.index()], reply.offset);
+        }
+        return;
+    }
     if (reply.part != ReplyPart::final) {
         // From the engine that holds it now, not from one it was retried away from.
         if (it->second.connection != from.index()) return;
@@ -130,9 +143,27 @@ void RemoteEngineLink::client_gone(std::string_view client_id) {
 void RemoteEngineLink::channel_unused(std::string_view channel) {
     auto it = channel_grants_.find(channel);
     if (it == channel_grants_.end()) return;
-    // Best effort: an engine that misses it keeps sending, and those pushes are dropped above.
-    for (const auto& [index, grant] : it->second) connections_[index]->send_unsub(channel, grant);
+    for (const auto& [index, grant] : it->second) send_unsub(index, it->first, grant);
     channel_grants_.erase(it);
+}
+
+void RemoteEngineLink::send_unsub(std::size_t connection, const std::string& channel, std::uint64_t grant) {
+    // Not connected or full: tried again each heartbeat (the pushes that
+    // come meanwhile are dropped above), while the list has room.
+    constexpr std::size_t max_unsent = 4096;
+    if (!connections_[connection]->send_unsub(channel, grant) && unsent_unsubs_.size() < max_unsent)
+        unsent_unsubs_.push_back(UnsentUnsub{connection, channel, grant});
+}
+
+void RemoteEngineLink::retry_unsubs() {
+    if (unsent_unsubs_.empty()) return;
+    auto waiting = std::move(unsent_unsubs_);
+    unsent_unsubs_.clear();
+    for (const auto& unsub : waiting) {
+        // Granted again since: the subscription stands.
+        if (channel_grants_.count(unsub.channel) > 0) continue;
+        send_unsub(unsub.connection, unsub.channel, unsub.grant);
+    }
 }
 
 void RemoteEngineLink::close_channels_of(EngineConnection& connection) {
@@ -143,7 +174,7 @@ void RemoteEngineLink::close_channels_of(EngineConnection& connection) {
             continue;
         }
         // In case it was only silent for a while: it may stop pushing.
-        connection.send_unsub(it->first, granted->second);
+        send_unsub(connection.index(), it->first, granted->second);
         it->second.erase(granted);
         if (!it->second.empty()) {
             ++it;
@@ -279,6 +310,7 @@ void RemoteEngineLink::do_heartbeat() {
 void RemoteEngineLink::on_heartbeat(const boost::system::error_code& ec) {
     if (ec) return;
     for (auto& connection : connections_) connection->read_waiting();
+    retry_unsubs();
     const auto now = Clock::now();
     for (auto& connection : connections_) {
         connection->send_ping();

@@ -102,6 +102,14 @@ private:
     // the "unsub" names so the engine can tell it from a newer grant.
     std::map<std::string, std::map<std::size_t, std::uint64_t>, std::less<>> channel_grants_;
     void close_channels_of(EngineConnection& connection);
+    void send_unsub(std::size_t connection, const std::string& channel, std::uint64_t grant);
+    void retry_unsubs();
+    struct UnsentUnsub {
+        std::size_t connection;
+        std::string channel;
+        std::uint64_t grant;
+    };
+    std::vector<UnsentUnsub> unsent_unsubs_;
     std::uint64_t next_wire_id_ = 1;
     std::size_t next_start_ = 0;  // rotates ties between equally loaded engines
     net::steady_timer heartbeat_timer_;

@@ -19,8 +19,10 @@ namespace portico {
 
 class ReplyInbox final : public ReplySink, public std::enable_shared_from_this<ReplyInbox> {
 public:
-    // Channel messages beyond this many waiting results are dropped.
+    // Channel messages beyond this many waiting results, or this many bytes
+    // of waiting messages, are dropped.
     static constexpr std::size_t max_waiting = 65536;
+    static constexpr std::size_t max_push_bytes = 16 * 1024 * 1024;
 
     ReplyInbox(net::io_context& io, ReplyHandler& replies);
 
@@ -35,6 +37,7 @@ private:
     std::mutex mutex_;
     std::vector<EngineResult> results_;
     std::vector<EngineResult> draining_;  // the loop thread's; kept for its capacity
+    std::size_t push_bytes_ = 0;  // of the channel messages in results_
     bool detached_ = false;
 };
 

@@ -3,8 +3,9 @@
 //
 //   join ROOM NAME [LAST_OFFSET]   sit at ROOM as NAME (its channel is ROOM);
 //                                  LAST_OFFSET: the last message seen there
+//   watch ROOM [LAST_OFFSET]       follow ROOM without a seat (not announced, cannot roll)
 //   roll ROOM EXPR                 roll EXPR (the dice grammar) for everyone at ROOM
-//   leave ROOM
+//   leave ROOM                     give up the seat (if any) and stop following ROOM
 //   who ROOM
 //
 // ROOM: 1 to 32 of a-z A-Z 0-9 _ - . (a channel name); NAME: 1 to 24 of
@@ -24,6 +25,10 @@ struct Join {
     std::string name;
     std::uint64_t last_seen = 0;
 };
+struct Watch {
+    std::string room;
+    std::uint64_t last_seen = 0;
+};
 struct Roll {
     std::string room;
     std::string expression;
@@ -38,7 +43,7 @@ struct BadCommand {
     std::string message;
 };
 
-using Command = std::variant<Join, Roll, Leave, Who, BadCommand>;
+using Command = std::variant<Join, Watch, Roll, Leave, Who, BadCommand>;
 
 Command parse_command(std::string_view payload);
 

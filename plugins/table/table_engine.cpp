@@ -38,8 +38,9 @@ portico::Reply TableEngine::handle(const portico::Request& request) {
     if (const auto* asked = std::get_if<Who>(&command)) return who(*asked);
     // Seats belong to a connection: a plain zmq client has none.
     if (request.client_id.empty() || request.stream == nullptr)
-        return portico::Reply::error("bad_command", "table: join, roll and leave need a WebSocket client");
+        return portico::Reply::error("bad_command", "table: join, watch, roll and leave need a WebSocket client");
     if (const auto* asked = std::get_if<Join>(&command)) return join(request, *asked);
+    if (const auto* asked = std::get_if<Watch>(&command)) return watch(request, *asked);
     if (const auto* asked = std::get_if<Roll>(&command)) return roll(request, *asked);
     return leave(request, std::get<Leave>(command));
 }
@@ -60,10 +61,25 @@ portico::Reply TableEngine::join(const portico::Request& request, const Join& co
         case Seating::JoinResult::seated:
         case Seating::JoinResult::already_seated: break;
     }
+    // A client that went while this ran may have had its client_gone() already
+    // (on another worker): its request is cancelled then, and the seat goes.
+    if (seated == Seating::JoinResult::seated && request.stream->cancelled()) {
+        seating_.leave(command.room, client);
+        return portico::Reply::error("cancelled", "table: the client went away");
+    }
     // Subscribed first, so the joiner sees its own arrival after what it missed.
     request.stream->subscribe(command.room, command.last_seen);
     if (seated == Seating::JoinResult::seated) channels_.publish(command.room, announcement("joined", command.room, command.name));
-    return portico::Reply::json(json{{"room", command.room}, {"you", command.name}, {"players", seating_.who(command.room)}}.dump());
+    json reply = who_json(command.room);
+    reply["you"] = command.name;
+    return portico::Reply::json(reply.dump());
+}
+
+portico::Reply TableEngine::watch(const portico::Request& request, const Watch& command) {
+    request.stream->subscribe(command.room, command.last_seen);
+    json reply = who_json(command.room);
+    reply["watching"] = true;
+    return portico::Reply::json(reply.dump());
 }
 
 portico::Reply TableEngine::roll(const portico::Request& request, const Roll& command) {
@@ -87,16 +103,22 @@ portico::Reply TableEngine::roll(const portico::Request& request, const Roll& co
 }
 
 portico::Reply TableEngine::leave(const portico::Request& request, const Leave& command) {
+    // A watcher has no seat: it only stops following. Leaving twice is no error.
     const auto name = seating_.leave(command.room, std::string(request.client_id));
-    if (!name) return portico::Reply::error("not_seated", "table: you are not at " + command.room);
     request.stream->unsubscribe(command.room);
-    channels_.publish(command.room, announcement("left", command.room, *name));
+    if (name) channels_.publish(command.room, announcement("left", command.room, *name));
     return portico::Reply::json(json{{"left", command.room}}.dump());
 }
 
-portico::Reply TableEngine::who(const Who& command) const {
-    return portico::Reply::json(json{{"room", command.room}, {"players", seating_.who(command.room)}}.dump());
+json TableEngine::who_json(const std::string& room) const {
+    // A reply names at most max_listed players: a crowded room stays one small message.
+    auto players = seating_.who(room);
+    const std::size_t seated = players.size();
+    if (players.size() > max_listed) players.resize(max_listed);
+    return json{{"room", room}, {"seated", seated}, {"players", std::move(players)}};
 }
+
+portico::Reply TableEngine::who(const Who& command) const { return portico::Reply::json(who_json(command.room).dump()); }
 
 void TableEngine::client_gone(std::string_view client_id) noexcept {
     try {

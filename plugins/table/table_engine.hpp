@@ -3,7 +3,8 @@
 // is a channel of the plugin; "table join" seats the caller, subscribes it to
 // the room's channel and announces it there; "table roll" rolls with the dice
 // grammar and limits and publishes the roll to everyone at the room, the
-// roller included. A client that disconnects leaves its rooms.
+// roller included. "table watch" follows a room without a seat. A client that
+// disconnects leaves its rooms.
 //
 // Published messages (each with the channel's offset, added by the host):
 //   {"type":"joined","room":"r1","who":"ann"}
@@ -16,6 +17,8 @@
 
 #include <portico/plugin.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,6 +27,8 @@ namespace table {
 
 class TableEngine final : public portico::Engine {
 public:
+    static constexpr std::size_t max_listed = 100;  // players named in one reply
+
     explicit TableEngine(const portico::EngineContext& context);
 
     portico::Reply handle(const portico::Request& request) override;
@@ -31,9 +36,11 @@ public:
 
 private:
     portico::Reply join(const portico::Request& request, const Join& command);
+    portico::Reply watch(const portico::Request& request, const Watch& command);
     portico::Reply roll(const portico::Request& request, const Roll& command);
     portico::Reply leave(const portico::Request& request, const Leave& command);
     portico::Reply who(const Who& command) const;
+    nlohmann::json who_json(const std::string& room) const;
 
     Settings settings_;
     portico::Channels& channels_;

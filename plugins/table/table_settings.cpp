@@ -29,7 +29,7 @@ Settings parse_settings(std::string_view json_text) {
     Settings s;
     for (const auto& [key, value] : doc.items()) {
         if (key == "max_rooms") s.max_rooms = whole(value, key, 1, 100'000);
-        else if (key == "max_seats") s.max_seats = whole(value, key, 1, 10'000);
+        else if (key == "max_seats") s.max_seats = whole(value, key, 1, 100'000);
         else if (key == "seed") s.seed = whole(value, key, 0, UINT64_MAX);
         else if (key == "max_dice") s.limits.max_dice = static_cast<std::uint32_t>(whole(value, key, 1, 100'000));
         else if (key == "max_sides") s.limits.max_sides = static_cast<std::uint32_t>(whole(value, key, 1, 1'000'000'000));

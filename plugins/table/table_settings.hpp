@@ -3,7 +3,7 @@
 //
 //   key        type              default  range
 //   max_rooms  positive integer  1000     1 .. 100000   rooms with someone seated, at once
-//   max_seats  positive integer  50       1 .. 10000    players at one room
+//   max_seats  positive integer  50       1 .. 100000   players at one room
 //   seed       unsigned integer  random                 fixed seed (tests)
 // plus the dice grammar's limits: max_dice, max_sides, max_expression_length,
 // max_terms (as for the dice plugin). Unknown keys are refused.

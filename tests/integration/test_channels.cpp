@@ -1,4 +1,4 @@
-// Channels (plugin API 1.2): the table plugin subscribes its players to a
+// Channels (plugin API 1.3): the table plugin subscribes its players to a
 // room's channel and publishes every roll there. Offsets, history and
 // recovery after a reconnect, the slow-reader policy, clients that leave or
 // disconnect, and the same across two gateway processes sharing one engine
@@ -127,7 +127,7 @@ TEST_CASE("two clients at one table see each other's rolls with consecutive offs
     rolls_reach_everyone(ann, bob, "room1");
 
     const json who = ask(ann, 30, "who room1");
-    CHECK(who.at("result") == json{{"room", "room1"}, {"players", {"ann", "bob"}}});
+    CHECK(who.at("result") == json{{"room", "room1"}, {"seated", 2}, {"players", {"ann", "bob"}}});
     // A client that is not seated may not roll, and a name is one player's.
     WsClient eve(host.gateway_port());
     CHECK(ask(eve, 1, "roll room1 1d6").at("error").at("code") == "not_seated");
@@ -239,7 +239,8 @@ TEST_CASE("a client that comes back with its last offset gets exactly what it mi
 TEST_CASE("a subscriber that never reads loses the oldest pushes, is told how many, and stays; others are "
           "unaffected", "[channels][slow]") {
     TestHost host(portico::test::make_config({{"table", table_entry({{"workers", 1}})}},
-                                             {{"max_outbound_bytes", 65536}}));
+                                             // No pings: a client that never reads never answers them either.
+                                             {{"max_outbound_bytes", 65536}, {"ping_interval_ms", 0}}));
     WsClient ann(host.gateway_port());
     WsClient sleeper(host.gateway_port());
     seat_two(ann, sleeper, "flood");  // the sleeper reads only its join, here

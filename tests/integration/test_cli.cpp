@@ -137,7 +137,7 @@ TEST_CASE("--version prints the version of portico and of its plugin API", "[cli
     const auto run = run_portico({"--version"});
     CHECK(run.status.exited);
     CHECK(run.status.code == 0);
-    CHECK_THAT(run.out, StartsWith("portico ") && Contains("plugin API 1.2"));
+    CHECK_THAT(run.out, StartsWith("portico ") && Contains("plugin API 1.3"));
 }
 
 TEST_CASE("bad arguments exit 2 and say what is wrong", "[cli]") {
@@ -200,7 +200,7 @@ TEST_CASE("config errors exit 1 with one clear line on stderr", "[cli]") {
         CHECK(run.status.exited);
         CHECK(run.status.code == 1);
         CHECK_THAT(the_error_line(run.err), Contains("\"old\"") && Contains(PORTICO_FIXTURE_WRONG_VERSION) &&
-                                                Contains("99.0") && Contains("1.2"));
+                                                Contains("99.0") && Contains("1.3"));
     }
     SECTION("a plugin endpoint whose port is in use") {
         zmq::context_t context;

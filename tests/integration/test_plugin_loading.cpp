@@ -64,14 +64,14 @@ TEST_CASE("a plugin of another major API version is refused, naming both version
     // shows the host refused it from the version symbol alone.
     const auto error = refusal(plugin_config("old", PORTICO_FIXTURE_WRONG_VERSION));
     CHECK(error.code == "plugin_load_failed");
-    CHECK_THAT(error.message, Contains("99.0") && Contains("1.2"));
+    CHECK_THAT(error.message, Contains("99.0") && Contains("1.3"));
     CHECK_THAT(error.message, Contains("\"old\"") && Contains(PORTICO_FIXTURE_WRONG_VERSION));
 }
 
 TEST_CASE("a plugin built for a newer minor API version is refused", "[loading]") {
     const auto error = refusal(plugin_config("newer", PORTICO_FIXTURE_NEWER_MINOR));
     CHECK(error.code == "plugin_load_failed");
-    CHECK_THAT(error.message, Contains("1.999") && Contains("1.2"));
+    CHECK_THAT(error.message, Contains("1.999") && Contains("1.3"));
     CHECK_THAT(error.message, Contains(PORTICO_FIXTURE_NEWER_MINOR));
 }
 

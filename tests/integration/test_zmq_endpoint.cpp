@@ -255,3 +255,101 @@ TEST_CASE("with two workers, two slow requests are served at once", "[zmq]") {
         CHECK(seen == std::set<std::string>{"0", "1"});
     }
 }
+
+namespace {
+
+std::string id8(std::uint64_t id) { return portico::wire::encode_request_id(id); }
+
+// A PTC1 request from a hand-made "gateway".
+std::vector<std::string> ptc1_request(std::uint64_t id, const std::string& client, const std::string& payload) {
+    return {"", "PTC1", id8(id), client, payload};
+}
+
+// What a gateway DEALER reads: the message's kind ("subscribe", "push", a
+// reply's "json" or "error", "pong") and its frames after the delimiter.
+struct Received {
+    std::string kind;
+    std::vector<std::string> frames;
+};
+
+Received receive_part(Dealer& dealer, std::chrono::milliseconds timeout = 5s) {
+    auto frames = dealer.receive(timeout);
+    if (frames.empty()) return {};
+    frames.erase(frames.begin());  // the delimiter
+    if (frames.size() >= 2 && (frames[1] == "push" || frames[1] == "pong")) return {frames[1], frames};
+    return {frames.size() >= 4 ? frames[3] : "?", frames};
+}
+
+// Reads until the final reply to request `id`; returns the grant number of
+// the grant among what came first (0: none), the pushes in `pushes`.
+std::uint64_t until_reply(Dealer& dealer, std::uint64_t id, std::vector<json>* pushes = nullptr) {
+    std::uint64_t grant = 0;
+    for (int i = 0; i < 20; ++i) {
+        const Received got = receive_part(dealer);
+        REQUIRE_FALSE(got.kind.empty());
+        if (got.kind == "push") {
+            if (pushes) pushes->push_back(json::parse(got.frames[4]));
+        } else if (got.kind == "subscribe") {
+            REQUIRE(got.frames.size() == 7);
+            grant = *portico::wire::decode_request_id(got.frames[6]);
+        } else if (got.frames[1] == id8(id)) {
+            INFO("reply: " << got.frames.back());
+            CHECK(got.kind == "json");
+            return grant;
+        }
+    }
+    FAIL("no reply to request " << id);
+    return 0;
+}
+
+// Nothing but the pong: no push reached this gateway in between.
+void expect_only_pong(Dealer& dealer) {
+    dealer.send({"", "PTC1", "ping"});
+    const Received got = receive_part(dealer);
+    INFO("got " << got.kind);
+    CHECK(got.kind == "pong");
+}
+
+}  // namespace
+
+TEST_CASE("channels over zmq: the broker pushes to each granted gateway once, until it unsubscribes",
+          "[zmq][channels]") {
+    TestHost host(portico::test::make_config({{"table", portico::test::plugin_entry(PORTICO_TABLE_PLUGIN)}}));
+    zmq::context_t context;
+    Dealer east(context, host.endpoint_of("table"));
+    Dealer west(context, host.endpoint_of("table"));
+
+    east.send(ptc1_request(1, "client-ann", "join r ann"));
+    const std::uint64_t first_grant = until_reply(east, 1);
+    CHECK(first_grant > 0);
+    west.send(ptc1_request(1, "client-bob", "join r bob"));
+    const std::uint64_t west_grant = until_reply(west, 1);
+    CHECK(west_grant > first_grant);
+    // East hears bob's arrival (ann's came before its reply), once.
+    Received arrival = receive_part(east);
+    REQUIRE(arrival.kind == "push");
+    CHECK(arrival.frames[2] == "r");  // the channel, without the plugin's name
+    CHECK(json::parse(arrival.frames[4]).at("who") == "bob");
+    expect_only_pong(east);
+
+    // East's last subscriber left: it stops getting the channel.
+    east.send({"", "PTC1", "unsub", "r", id8(first_grant)});
+    expect_only_pong(east);  // the unsub is in before the pong
+    west.send(ptc1_request(2, "client-bob", "roll r 1d6"));
+    std::vector<json> west_pushes;
+    until_reply(west, 2, &west_pushes);
+    REQUIRE(west_pushes.size() == 1);
+    expect_only_pong(east);
+
+    // Granted again; then an unsub older than that grant is stale: ignored.
+    east.send(ptc1_request(3, "client-cid", "watch r"));
+    const std::uint64_t second_grant = until_reply(east, 3);
+    CHECK(second_grant > west_grant);
+    east.send({"", "PTC1", "unsub", "r", id8(first_grant)});
+    expect_only_pong(east);
+    west.send(ptc1_request(4, "client-bob", "roll r 1d6"));
+    until_reply(west, 4);
+    const Received roll = receive_part(east);
+    REQUIRE(roll.kind == "push");
+    CHECK(json::parse(roll.frames[4]).at("type") == "roll");
+}

@@ -82,7 +82,7 @@ void require_clean_pass(const CheckRun& run) {
     REQUIRE(run.status.exited);
     CHECK(run.status.code == 0);
     CHECK(run.has("ok      symbols:", {"portico_plugin_api_version", "portico_plugin_info", "portico_create_engine"}));
-    CHECK(run.has("ok      version:", {"plugin API 1.2, the same as this checker's"}));
+    CHECK(run.has("ok      version:", {"plugin API 1.3, the same as this checker's"}));
     CHECK(run.has("ok      info:", {"printable and of sensible length"}));
     CHECK(run.has("ok      load:", {"portico loads it"}));
     CHECK(run.has("ok      calls:", {"from 4 threads", "every reply well-formed"}));
@@ -182,8 +182,8 @@ TEST_CASE("plugins portico refuses fail the check, and say why", "[refused]") {
         const CheckRun run = check(PORTICO_FIXTURE_WRONG_VERSION);
         INFO(run.out << run.err);
         CHECK(run.status.code == 1);
-        CHECK(run.has("PROBLEM version:", {"built for plugin API 99.0", "speak plugin API 1.2"}));
-        CHECK(run.has("PROBLEM load:", {"built for plugin API 99.0, but this host speaks plugin API 1.2"}));
+        CHECK(run.has("PROBLEM version:", {"built for plugin API 99.0", "speak plugin API 1.3"}));
+        CHECK(run.has("PROBLEM load:", {"built for plugin API 99.0, but this host speaks plugin API 1.3"}));
         // Its info and factory abort the process if called.
         CHECK_FALSE(run.has("PROBLEM crash:"));
         CHECK_FALSE(run.has("ok      info:"));
@@ -192,7 +192,7 @@ TEST_CASE("plugins portico refuses fail the check, and say why", "[refused]") {
         const CheckRun run = check(PORTICO_FIXTURE_NEWER_MINOR);
         INFO(run.out);
         CHECK(run.status.code == 1);
-        CHECK(run.has("PROBLEM version:", {"built for plugin API 1.999, newer than", "1.2"}));
+        CHECK(run.has("PROBLEM version:", {"built for plugin API 1.999, newer than", "1.3"}));
     }
     SECTION("no portico symbols at all") {
         const CheckRun run = check(PORTICO_FIXTURE_NO_SYMBOLS);

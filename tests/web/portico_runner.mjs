@@ -2,7 +2,8 @@
 // temporary directory, and reads its ready event (docs/deployment.md) from
 // stdout. Every wait is bounded; stop() ends the process (SIGTERM, then
 // SIGKILL) and removes the directory. Paths come from the environment
-// CTest sets: PORTICO_EXECUTABLE, PORTICO_DICE_PLUGIN.
+// CTest sets: PORTICO_EXECUTABLE, PORTICO_DICE_PLUGIN, PORTICO_ODDS_PLUGIN,
+// PORTICO_TABLE_PLUGIN.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,13 +15,32 @@ export function required(name) {
   return value;
 }
 
-// `port` 0: any free port. `gateway`: keys merged into the gateway section.
-export async function startPortico({ port = 0, gateway = {}, timeoutMs = 15000 } = {}) {
+// Every portico serves dice, odds and table. odds runs each estimate for
+// `oddsSeconds` (it never converges at that precision), so that its
+// progress events are seen while it works: one every 10 ms at most, the
+// gateway's bound.
+function defaultPlugins(oddsSeconds) {
+  return {
+    dice: { library: required("PORTICO_DICE_PLUGIN"), endpoint: "tcp://127.0.0.1:0", workers: 2 },
+    odds: {
+      library: required("PORTICO_ODDS_PLUGIN"), endpoint: "tcp://127.0.0.1:0", workers: 2,
+      settings: { batch: 5000, max_samples: 100000000, precision: 1e-9, max_seconds: oddsSeconds },
+    },
+    table: { library: required("PORTICO_TABLE_PLUGIN"), endpoint: "tcp://127.0.0.1:0", workers: 2 },
+  };
+}
+
+// `port` 0: any free port. `gateway`: keys merged into the gateway section;
+// `plugins`: entries merged over the default plugins (a name mapped to null
+// is left out).
+export async function startPortico({ port = 0, gateway = {}, plugins = {}, oddsSeconds = 1, timeoutMs = 15000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "portico-web-"));
+  const served = { ...defaultPlugins(oddsSeconds), ...plugins };
+  for (const [name, entry] of Object.entries(served)) if (entry === null) delete served[name];
   const config = {
     log_level: "warn",
     gateway: { listen: `127.0.0.1:${port}`, ...gateway },
-    plugins: { dice: { library: required("PORTICO_DICE_PLUGIN"), endpoint: "tcp://127.0.0.1:0", workers: 2 } },
+    plugins: served,
   };
   const configPath = join(dir, "portico.json");
   writeFileSync(configPath, JSON.stringify(config));

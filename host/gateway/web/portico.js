@@ -11,6 +11,19 @@
 // exponential back-off; the requests that were in flight on it fail with
 // code "disconnected" (they may or may not have run), new ones wait for the
 // connection up to their timeout.
+//
+// Streaming requests and channels (docs/protocol.md):
+//
+//   const odds = await p.request("odds", "4d6kh3", { onEvent: (e) => console.log(e.samples, e.mean) });
+//   p.on("push", ({ plugin, channel, offset, data, missed }) => ...);   // channel messages
+//   p.on("subscribed", ({ plugin, channel, next, lost }) => ...);
+//   p.on("unsubscribed", ({ plugin, channel, error }) => ...);
+//   await p.request("table", `join room1 ann ${p.lastOffset("table", "room1") ?? ""}`);
+//
+// Frames are told apart by their shape, never by their id alone: an event
+// (`event` member) goes to its request's onEvent, a subscribed/unsubscribed
+// frame (`subscribed` member) and a channel message (`channel`, `offset`,
+// `data`) to the listeners, and only a frame with `ok` settles a request.
 
 export class PorticoError extends Error {
   constructor(code, message, extra = {}) {
@@ -44,13 +57,15 @@ export class Portico {
   #options;
   #socket = null;
   #nextId = 1;
-  #pending = new Map();    // id -> {resolve, reject, timer, plugin}
+  #pending = new Map();    // id -> {resolve, reject, timer, plugin, onEvent}
   #queued = [];            // frames waiting for an open connection
   #listeners = new Map();  // event -> Set(handler)
   #closedByUser = false;
   #attempt = 0;
   #retryTimer = null;
   #state = "connecting";
+  #subscriptions = new Map();  // channelKey -> {plugin, channel, next}, on this connection
+  #offsets = new Map();        // channelKey -> the last offset seen (kept across connections)
 
   constructor(url, options = {}) {
     this.#options = { ...defaults, ...options };
@@ -68,8 +83,29 @@ export class Portico {
   // Requests sent and not yet answered.
   get inFlight() { return this.#pending.size; }
 
-  // on("state", fn(state, detail)) | on("message", fn(frame)) for frames that
-  // answer no request of ours. Returns a function that removes the handler.
+  // Channels this connection is subscribed to now: [{plugin, channel, next}].
+  get subscriptions() { return [...this.#subscriptions.values()].map((entry) => ({ ...entry })); }
+
+  // The offset of the last message seen on the plugin's channel, on this or
+  // an earlier connection of this client, to resume from (for table:
+  // `join ROOM NAME OFFSET`); undefined when none was. A subscription that
+  // starts live (a first one, or one whose `lost` says the history did not
+  // reach back) counts what came before its `next` as seen.
+  lastOffset(plugin, channel) { return this.#offsets.get(channelKey(plugin, channel)); }
+
+  // Returns a function that removes the handler. Events:
+  //   "state"        fn(state, detail): "open", "reconnecting" ({code, reason, attempt, delayMs}), "closed"
+  //   "push"         fn({plugin, channel, offset, data, missed}): a message published to a channel
+  //                  the connection is subscribed to; missed: how many before it were dropped
+  //                  for this client (0: none)
+  //   "subscribed"   fn({id, plugin, channel, next, lost}): a plugin subscribed us (before the
+  //                  reply of request `id`); lost: "too_old" or "reset" when a resume could not
+  //                  replay what was missed (undefined otherwise)
+  //   "unsubscribed" fn({id, plugin, channel, error}): the subscription ended; error
+  //                  {code, message} when portico ended it (engine_lost, channel_closed,
+  //                  too_many_channels) or the connection dropped ("disconnected", from this
+  //                  client: every subscription ends with its connection)
+  //   "message"      fn(frame): any other frame that answers no request of ours
   on(event, handler) {
     if (!this.#listeners.has(event)) this.#listeners.set(event, new Set());
     this.#listeners.get(event).add(handler);
@@ -81,7 +117,9 @@ export class Portico {
   // with a PorticoError {code, message} for an error reply, a timeout
   // ("timeout", from the client: the gateway may still answer late, and that
   // answer is dropped) or a dropped connection ("disconnected").
-  request(plugin, payload = "", { timeoutMs } = {}) {
+  // `onEvent(event, frame)` is called with each progress event of the
+  // request (the frame's `event` member), in order, before it settles.
+  request(plugin, payload = "", { timeoutMs, onEvent } = {}) {
     if (this.#closedByUser) return Promise.reject(new PorticoError("closed", "the client was closed"));
     // Dropped with reconnect off: nothing would ever send it.
     if (this.#state === "closed")
@@ -95,16 +133,18 @@ export class Portico {
         this.#queued = this.#queued.filter((queued) => queued.id !== id);
         reject(new PorticoError("timeout", `no reply from plugin "${plugin}" within ${limit} ms`));
       }, limit);
-      this.#pending.set(id, { resolve, reject, timer, plugin });
+      this.#pending.set(id, { resolve, reject, timer, plugin, onEvent: typeof onEvent === "function" ? onEvent : undefined });
       if (this.#state === "open") this.#socket.send(frame);
       else this.#queued.push({ id, frame });
     });
   }
 
-  // Closes for good; what is in flight fails with "closed".
+  // Closes for good; what is in flight fails with "closed"; subscriptions end
+  // without a word.
   close() {
     this.#closedByUser = true;
     clearTimeout(this.#retryTimer);
+    this.#subscriptions.clear();
     this.#failAll("closed", "the client was closed");
     if (this.#socket && this.#socket.readyState <= 1) this.#socket.close(1000, "bye");
     this.#setState("closed");
@@ -166,6 +206,7 @@ export class Portico {
       }
       const why = `the connection closed (${event.code}${event.reason ? ": " + event.reason : ""}) before the reply came`;
       if (this.#closedByUser) return;
+      this.#endSubscriptions(`the connection closed (${event.code}${event.reason ? ": " + event.reason : ""})`);
       if (!this.#options.reconnect) {
         this.#failAll("disconnected", why, { queuedToo: true });
         this.#setState("closed", detail);
@@ -196,12 +237,65 @@ export class Portico {
     if (queuedToo) this.#queued = [];
   }
 
+  // Every subscription ends with its connection: the listeners hear it, so
+  // that an app knows to join again (with lastOffset) once it is open.
+  #endSubscriptions(message) {
+    const ended = [...this.#subscriptions.values()];
+    this.#subscriptions.clear();
+    for (const { plugin, channel } of ended)
+      this.#emit("unsubscribed", { id: undefined, plugin, channel, error: { code: "disconnected", message } });
+  }
+
+  // A frame whose `subscribed` member says a subscription began or ended.
+  #onSubscription(frame) {
+    const { id, plugin, channel } = frame;
+    const key = channelKey(plugin, channel);
+    if (frame.subscribed === true) {
+      const next = frame.next;
+      this.#subscriptions.set(key, { plugin, channel, next });
+      // Resumed in full: the replayed messages move the offset on. Otherwise
+      // what came before `next` is seen or gone for good.
+      if (Number.isSafeInteger(next) && (frame.lost !== undefined || !this.#offsets.has(key)))
+        this.#offsets.set(key, next - 1);
+      this.#emit("subscribed", { id, plugin, channel, next, lost: frame.lost });
+      return;
+    }
+    this.#subscriptions.delete(key);
+    this.#emit("unsubscribed", { id, plugin, channel, error: frame.error });
+  }
+
+  #onPush(frame) {
+    const { plugin, channel, offset, data } = frame;
+    if (Number.isSafeInteger(offset)) this.#offsets.set(channelKey(plugin, channel), offset);
+    this.#emit("push", { plugin, channel, offset, data, missed: frame.missed ?? 0 });
+  }
+
   #onFrame(data) {
     let reply;
     try { reply = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)); } catch { reply = null; }
-    const entry = reply && typeof reply === "object" ? this.#pending.get(reply.id) : undefined;
-    if (!entry) {
+    if (!reply || typeof reply !== "object" || Array.isArray(reply)) {
       this.#emit("message", reply ?? data);
+      return;
+    }
+    // By shape first: events and subscribed frames carry a request's id too.
+    if ("event" in reply && !("ok" in reply)) {
+      const entry = this.#pending.get(reply.id);
+      if (entry?.onEvent) {
+        try { entry.onEvent(reply.event, reply); } catch (error) { console.error("portico.js: an onEvent handler threw", error); }
+      }
+      return;  // an event for a request that timed out here, or without onEvent: nothing to do
+    }
+    if (typeof reply.subscribed === "boolean" && typeof reply.channel === "string") {
+      this.#onSubscription(reply);
+      return;
+    }
+    if (typeof reply.channel === "string" && "offset" in reply && "data" in reply && !("ok" in reply)) {
+      this.#onPush(reply);
+      return;
+    }
+    const entry = "ok" in reply ? this.#pending.get(reply.id) : undefined;
+    if (!entry) {
+      this.#emit("message", reply);
       return;
     }
     this.#pending.delete(reply.id);
@@ -214,5 +308,7 @@ export class Portico {
     entry.reject(new PorticoError(code, message, extra));
   }
 }
+
+function channelKey(plugin, channel) { return `${plugin}\u0000${channel}`; }
 
 export default Portico;

@@ -18,12 +18,16 @@
 //   A plugin built against 1.1 needs a host of 1.1 or later.
 //
 //   1.2 added engines that talk back: Request::stream (emit progress events
-//   before the final reply, see whether the request was cancelled, subscribe
-//   the requesting client to a channel), EngineContext::channels (publish to
-//   every client subscribed to a channel, on every gateway) and
+//   before the final reply, see whether the request was cancelled) and
 //   Engine::client_gone() (free a client's state when its connection ends).
 //   A 1.0 or 1.1 plugin still loads: the host never calls client_gone() on
-//   it, and it never reads the new fields.
+//   it, and it never reads Request::stream.
+//
+//   1.3 added channels: RequestStream::subscribe()/unsubscribe() (at the end
+//   of its table) and EngineContext::channels (at the end of the struct),
+//   for pushing to subscribed clients. A 1.2 plugin still loads; a 1.3
+//   plugin needs a host of 1.3, which the version check enforces (a 1.2 host
+//   has neither the table slots nor the member).
 //
 // LIFETIME AND OWNERSHIP
 //   The host keeps the shared library loaded for as long as anything made by
@@ -68,7 +72,7 @@
 namespace portico {
 
 inline constexpr std::uint32_t api_version_major = 1;
-inline constexpr std::uint32_t api_version_minor = 2;
+inline constexpr std::uint32_t api_version_minor = 3;
 
 // Packs a version for the C-level version symbol: major in the high 16 bits.
 constexpr std::uint32_t pack_api_version(std::uint32_t major, std::uint32_t minor) {
@@ -91,7 +95,7 @@ public:
     // by its deadline, or because the client went away. Cheap: poll it in a
     // long computation.
     virtual bool cancelled() const noexcept = 0;
-    // Subscribes this request's client to `channel` of this plugin: from now
+    // Since 1.3. Subscribes this request's client to `channel` of this plugin: from now
     // on it receives every message published there (Channels::publish), on
     // whichever gateway it is connected to. Clients never subscribe
     // themselves: only the plugin grants a channel. `last_seen`: the offset
@@ -100,14 +104,14 @@ public:
     // that those messages can no longer be recovered. 0: only what comes now.
     // A channel name is 1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.', ':'.
     virtual void subscribe(std::string_view channel, std::uint64_t last_seen = 0) = 0;
-    // Ends this request's client's subscription to `channel` (if it had one).
+    // Since 1.3. Ends this request's client's subscription to `channel` (if it had one).
     virtual void unsubscribe(std::string_view channel) = 0;
 
 protected:
     ~RequestStream() = default;
 };
 
-// Since 1.2: the plugin's channels, in EngineContext::channels: valid for the
+// Since 1.3: the plugin's channels, in EngineContext::channels: valid for the
 // whole life of the engine, from any of its threads (handle(), client_gone()).
 class Channels {
 public:
@@ -195,8 +199,8 @@ struct EngineContext {
     std::string_view settings_json;
     // How many worker threads may call handle() at once.
     unsigned workers = 1;
-    // Since 1.2: publishing to this plugin's channels; never null from a host
-    // of 1.2 or later, and valid for as long as the engine lives.
+    // Since 1.3: publishing to this plugin's channels; never null from a host
+    // of 1.3 or later, and valid for as long as the engine lives.
     Channels* channels = nullptr;
 };
 

@@ -102,7 +102,7 @@ TEST_CASE("a grant names the next offset; with a last offset it carries what was
     CHECK_FALSE(resumed.contains("lost"));
 
     const json up_to_date = grant_after(hub, sink, "a", first + 3);
-    CHECK(up_to_date.at("replay") == json::array());
+    CHECK_FALSE(up_to_date.contains("replay"));  // up to date: nothing to replay
     CHECK_FALSE(up_to_date.contains("lost"));
 
     // Its first message seen: the three after it.
@@ -167,4 +167,27 @@ TEST_CASE("a sink that is gone is dropped; the registry shares one hub per plugi
     }
     CHECK(hub->publish("a", "1") > 0);
     CHECK(kept->results.size() == 1);
+}
+
+TEST_CASE("a client that saw the last message loses nothing, even when the history is empty", "[channels][hub]") {
+    ChannelHub hub("table", ChannelLimits{0, std::chrono::milliseconds(60000)});  // keeps nothing
+    RecordingSink sink;
+    const auto last = hub.publish("a", "1");
+    const json grant = grant_after(hub, sink, "a", last);
+    CHECK(grant.at("next") == last + 1);
+    CHECK_FALSE(grant.contains("lost"));
+    CHECK(grant_after(hub, sink, "a", last - 1).at("lost") == "reset");  // before this hub's first offset
+    hub.publish("a", "2");
+    CHECK(grant_after(hub, sink, "a", last).at("lost") == "too_old");  // one was missed, none kept
+}
+
+TEST_CASE("at the cap, channels whose history aged out make room; their names never repeat an offset",
+          "[channels][hub]") {
+    ChannelHub hub("table", ChannelLimits{0, std::chrono::milliseconds(60000)});
+    const auto first = hub.publish("c0", "1");
+    for (std::size_t i = 1; i < ChannelHub::max_channels; ++i) REQUIRE(hub.publish("c" + std::to_string(i), "1") > 0);
+    // Every channel keeps nothing: the next new name reclaims them.
+    CHECK(hub.publish("one-more", "1") > 0);
+    const auto again = hub.publish("c0", "2");
+    CHECK(again > first);
 }

@@ -76,6 +76,8 @@ TEST_CASE("table commands parse, and mistakes say what is wrong", "[table][comma
     CHECK(roll.expression == "4d6kh3 + 2");
     CHECK(std::get<table::Leave>(table::parse_command("leave room1")).room == "room1");
     CHECK(std::get<table::Who>(table::parse_command("who room1")).room == "room1");
+    CHECK(std::get<table::Watch>(table::parse_command("watch room1 99")).last_seen == 99);
+    CHECK(std::get<table::Watch>(table::parse_command("watch room1")).last_seen == 0);
 
     const auto message = [](std::string_view payload) {
         const auto command = table::parse_command(payload);
@@ -94,6 +96,8 @@ TEST_CASE("table commands parse, and mistakes say what is wrong", "[table][comma
     CHECK_THAT(message("join room1 ann 3 4"), Catch::Contains("at most an offset"));
     CHECK_THAT(message("roll room1"), Catch::Contains("needs a dice expression"));
     CHECK_THAT(message("who room1 extra"), Catch::Contains("a room only"));
+    CHECK_THAT(message("watch room1 x"), Catch::Contains("whole number"));
+    CHECK_THAT(message("watch room1 1 2"), Catch::Contains("at most an offset"));
     CHECK_THAT(message("dance"), Catch::Contains("table join ROOM NAME"));  // the usage, every time
 }
 
@@ -136,7 +140,7 @@ TEST_CASE("the engine subscribes on join, publishes arrivals, rolls and departur
     RecordingStream ann, bob;
     const auto joined = table.call("c-ann", "join r1 ann 12", ann);
     REQUIRE(joined.ok());
-    CHECK(json::parse(joined.body()) == json{{"room", "r1"}, {"you", "ann"}, {"players", {"ann"}}});
+    CHECK(json::parse(joined.body()) == json{{"room", "r1"}, {"you", "ann"}, {"seated", 1}, {"players", {"ann"}}});
     CHECK(ann.subscribed == std::vector<std::pair<std::string, std::uint64_t>>{{"r1", 12}});
     REQUIRE(table.channels.published.size() == 1);
     CHECK(table.channels.published[0].data == json{{"type", "joined"}, {"room", "r1"}, {"who", "ann"}});
@@ -170,7 +174,10 @@ TEST_CASE("the engine subscribes on join, publishes arrivals, rolls and departur
     REQUIRE(table.call("c-bob", "leave r1", bob).ok());
     CHECK(bob.unsubscribed == std::vector<std::string>{"r1"});
     CHECK(table.channels.published.back().data == json{{"type", "left"}, {"room", "r1"}, {"who", "bob"}});
-    CHECK(table.call("c-bob", "leave r1", bob).code() == "not_seated");
+    // Leaving again is no error, and announces nothing.
+    const auto count_before = table.channels.published.size();
+    CHECK(table.call("c-bob", "leave r1", bob).ok());
+    CHECK(table.channels.published.size() == count_before);
 
     table.engine->client_gone("c-ann");
     CHECK(table.channels.published.back().data ==
@@ -179,6 +186,31 @@ TEST_CASE("the engine subscribes on join, publishes arrivals, rolls and departur
     CHECK(json::parse(table.call("c-x", "who r1", probe).body()).at("players") == json::array());
     table.engine->client_gone("never-seen");  // nothing to do, nothing published
     CHECK(table.channels.published.back().data.at("who") == "ann");
+}
+
+TEST_CASE("a watcher follows a room without a seat: not announced, not listed, cannot roll", "[table][engine]") {
+    Table table;
+    RecordingStream ann, eve;
+    REQUIRE(table.call("c-ann", "join r1 ann", ann).ok());
+    const auto watching = table.call("c-eve", "watch r1 5", eve);
+    REQUIRE(watching.ok());
+    CHECK(json::parse(watching.body()) == json{{"room", "r1"}, {"seated", 1}, {"players", {"ann"}}, {"watching", true}});
+    CHECK(eve.subscribed == std::vector<std::pair<std::string, std::uint64_t>>{{"r1", 5}});
+    CHECK(table.channels.published.size() == 1);  // ann's arrival only
+    CHECK(table.call("c-eve", "roll r1 1d6", eve).code() == "not_seated");
+    REQUIRE(table.call("c-eve", "leave r1", eve).ok());
+    CHECK(eve.unsubscribed == std::vector<std::string>{"r1"});
+    CHECK(table.channels.published.size() == 1);
+}
+
+TEST_CASE("a reply names at most max_listed players, and says how many are seated", "[table][engine]") {
+    Table table(R"({"max_seats":200})");
+    RecordingStream stream;
+    for (int i = 0; i < 150; ++i)
+        REQUIRE(table.call("c" + std::to_string(i), "join big p" + std::to_string(i), stream).ok());
+    const json who = json::parse(table.call("c0", "who big", stream).body());
+    CHECK(who.at("seated") == 150);
+    CHECK(who.at("players").size() == table::TableEngine::max_listed);
 }
 
 TEST_CASE("the engine refuses what a table cannot do", "[table][engine]") {

@@ -1,0 +1,350 @@
+// portico-fanout: N subscribers on one gateway to one channel of the table
+// plugin, one publisher rolling dice there; reports deliveries per second,
+// publish-to-delivery latency and whatever was lost.
+//
+//   portico-fanout --url ws://127.0.0.1:PORT/ws [--subscribers N] [--seconds S]
+//                  [--window K] [--room NAME] [--expr EXPR]
+//
+// Every subscriber sends "table watch ROOM"; once all follow it, the
+// publisher (seated) sends "table roll ROOM EXPR" with K requests in
+// flight for S seconds. The table plugin must run with one worker, so rolls
+// are published in the order they were sent: the k-th timed roll has offset
+// base + k, and its delivery latency is from the moment it was sent (the
+// request's trip through the gateway and the engine included) to the moment
+// a subscriber has read it. Lost: pushes that never arrived, from the gaps
+// in each subscriber's offsets; the gateway's own "missed" counts are shown
+// beside them.
+#include "fanout_client.hpp"
+#include "latency_histogram.hpp"
+#include "ws_url.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portico::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+    std::string url;
+    std::size_t subscribers = 10000;
+    double seconds = 5;
+    int window = 4;
+    std::string room = "fanout";
+    std::string expr = "1d6";
+};
+
+std::optional<std::uint64_t> number_after(std::string_view text, std::string_view key)
+{
+    const auto at = text.find(key);
+    if (at == std::string_view::npos)
+        return std::nullopt;
+    const char* begin = text.data() + at + key.size();
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value);
+    if (ec != std::errc() || end == begin)
+        return std::nullopt;
+    return value;
+}
+
+class FanoutRun {
+public:
+    explicit FanoutRun(Options options) : options_(std::move(options)), timer_(ioc_), scratch_(256 * 1024) {}
+
+    int run()
+    {
+        if (const std::string error = parse_ws_url(options_.url, url_); !error.empty()) {
+            std::cerr << "portico-fanout: " << error << "\n";
+            return 2;
+        }
+        tcp::resolver resolver(ioc_);
+        error_code ec;
+        const auto results = resolver.resolve(url_.host, url_.port, ec);
+        if (ec || results.empty()) {
+            std::cerr << "portico-fanout: cannot resolve " << url_.host << ": " << ec.message() << "\n";
+            return 2;
+        }
+        endpoint_ = results.begin()->endpoint();
+        expected_.assign(options_.subscribers, 0);
+        send_times_.reserve(1 << 20);
+        connect_more();
+        arm_deadline(std::chrono::seconds(120), "the subscribers did not all join within 120 s");
+        ioc_.run();
+        return report();
+    }
+
+private:
+    // ---- subscribers ----
+    void connect_more()
+    {
+        constexpr std::size_t parallel = 256;
+        while (connecting_ < parallel && next_ < options_.subscribers) {
+            auto client = std::make_shared<FanoutClient>(ioc_, scratch_, next_, 0x9E3779B97F4A7C15ULL * (next_ + 1));
+            subscribers_.push_back(client);
+            ++connecting_;
+            ++next_;
+            client->start(
+                endpoint_, url_,
+                [this](FanoutClient& c) {
+                    // Watchers: a seat per subscriber would announce every arrival to all the others.
+                    c.send_text(R"({"id":1,"plugin":"table","payload":"watch )" + options_.room + "\"}");
+                },
+                [this](FanoutClient& c, std::string_view text) { on_subscriber_text(c, text); },
+                [this](FanoutClient&, std::string const& why) { abort("a subscriber failed: " + why); });
+        }
+    }
+
+    void on_subscriber_text(FanoutClient& client, std::string_view text)
+    {
+        if (text.find("\"data\":") != std::string_view::npos) {
+            if (const auto offset = number_after(text, "\"offset\":"))
+                on_push(client.index(), *offset, number_after(text, "\"missed\":").value_or(0));
+            return;
+        }
+        if (text.find("\"subscribed\":") != std::string_view::npos)
+            return;
+        if (text.find("\"ok\":true") == std::string_view::npos) {
+            abort("a join was refused: " + std::string(text.substr(0, 200)));
+            return;
+        }
+        --connecting_;
+        ++joined_;
+        if (joined_ == options_.subscribers)
+            start_publisher();
+        else
+            connect_more();
+    }
+
+    void on_push(std::size_t subscriber, std::uint64_t offset, std::uint64_t missed)
+    {
+        std::uint64_t& expected = expected_[subscriber];
+        if (base_ == 0 || offset < base_) {
+            if (offset == warmup_offset_ && warmup_offset_ != 0 && ++warm_ == options_.subscribers)
+                start_timed();
+            expected = offset + 1;
+            return;
+        }
+        const auto now = Clock::now();
+        if (expected != 0 && offset > expected)
+            gaps_ += offset - expected;
+        expected = offset + 1;
+        announced_missed_ += missed;
+        ++deliveries_;
+        last_delivery_ = now;
+        const std::uint64_t k = offset - base_;
+        if (k < send_times_.size())
+            latency_.record(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now - send_times_[k]).count()));
+        if (publishing_done_ && deliveries_ + gaps_ >= send_times_.size() * options_.subscribers)
+            finish();
+    }
+
+    // ---- publisher ----
+    void start_publisher()
+    {
+        std::cerr << "portico-fanout: " << joined_ << " subscribers joined\n";
+        publisher_ = std::make_shared<FanoutClient>(ioc_, scratch_, options_.subscribers, 12345);
+        publisher_->start(
+            endpoint_, url_,
+            [this](FanoutClient& c) {
+                c.send_text(R"({"id":"join","plugin":"table","payload":"join )" + options_.room + " publisher\"}");
+            },
+            [this](FanoutClient&, std::string_view text) { on_publisher_text(text); },
+            [this](FanoutClient&, std::string const& why) { abort("the publisher failed: " + why); });
+    }
+
+    void send_roll()
+    {
+        publisher_->send_text(R"({"id":)" + std::to_string(next_id_++) + R"(,"plugin":"table","payload":"roll )" +
+                              options_.room + " " + options_.expr + "\"}");
+    }
+
+    void on_publisher_text(std::string_view text)
+    {
+        if (text.find("\"data\":") != std::string_view::npos || text.find("\"subscribed\":") != std::string_view::npos)
+            return;  // its own copy of what it published
+        if (text.find("\"ok\":true") == std::string_view::npos) {
+            abort("the publisher was refused: " + std::string(text.substr(0, 200)));
+            return;
+        }
+        if (text.find("\"id\":\"join\"") != std::string_view::npos) {
+            send_roll();  // the warm-up roll: its offset tells where the timed ones start
+            return;
+        }
+        if (warmup_offset_ == 0) {
+            const auto offset = number_after(text, "\"offset\":");
+            if (!offset) {
+                abort("the warm-up roll's reply has no offset");
+                return;
+            }
+            warmup_offset_ = *offset;
+            for (const auto seen : expected_)
+                if (seen == warmup_offset_ + 1)
+                    ++warm_;
+            if (warm_ == options_.subscribers)
+                start_timed();
+            return;
+        }
+        --in_flight_;
+        top_up();
+    }
+
+    void start_timed()
+    {
+        if (base_ != 0)
+            return;
+        base_ = warmup_offset_ + 1;
+        started_ = Clock::now();
+        stop_at_ = started_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.seconds));
+        timer_.cancel();
+        top_up();
+    }
+
+    void top_up()
+    {
+        const auto now = Clock::now();
+        if (now >= stop_at_) {
+            if (!publishing_done_) {
+                publishing_done_ = true;
+                arm_deadline(std::chrono::seconds(15), "deliveries still missing 15 s after the last publish");
+            }
+            if (in_flight_ == 0 && deliveries_ + gaps_ >= send_times_.size() * options_.subscribers)
+                finish();
+            return;
+        }
+        while (in_flight_ < options_.window) {
+            send_times_.push_back(Clock::now());
+            ++in_flight_;
+            send_roll();
+        }
+    }
+
+    // ---- the end ----
+    void arm_deadline(std::chrono::seconds after, std::string why)
+    {
+        timer_.expires_after(after);
+        timer_.async_wait([this, why = std::move(why)](error_code ec) {
+            if (!ec)
+                abort(why);
+        });
+    }
+
+    void abort(std::string const& why)
+    {
+        if (!error_.empty() || finished_)
+            return;
+        error_ = why;
+        stop();
+    }
+
+    void finish()
+    {
+        if (finished_)
+            return;
+        finished_ = true;
+        stop();
+    }
+
+    void stop()
+    {
+        timer_.cancel();
+        for (auto& client : subscribers_)
+            client->close();
+        if (publisher_)
+            publisher_->close();
+        ioc_.stop();
+    }
+
+    int report() const
+    {
+        if (!error_.empty() && base_ == 0) {
+            std::cerr << "portico-fanout: " << error_ << "\n";
+            return 1;
+        }
+        const double elapsed = std::chrono::duration<double>(last_delivery_ - started_).count();
+        const std::uint64_t expected_total = send_times_.size() * options_.subscribers;
+        const std::uint64_t lost = expected_total > deliveries_ ? expected_total - deliveries_ : 0;
+        std::printf("summary subscribers=%zu publishes=%zu deliveries=%llu seconds=%.2f deliveries_per_s=%.0f "
+                    "p50_us=%.1f p99_us=%.1f max_us=%.1f lost=%llu gaps=%llu missed=%llu%s%s\n",
+                    options_.subscribers, send_times_.size(), static_cast<unsigned long long>(deliveries_), elapsed,
+                    elapsed > 0 ? static_cast<double>(deliveries_) / elapsed : 0.0,
+                    static_cast<double>(latency_.value_at_percentile(50)) / 1e3,
+                    static_cast<double>(latency_.value_at_percentile(99)) / 1e3,
+                    static_cast<double>(latency_.max()) / 1e3, static_cast<unsigned long long>(lost),
+                    static_cast<unsigned long long>(gaps_), static_cast<unsigned long long>(announced_missed_),
+                    error_.empty() ? "" : " error=", error_.empty() ? "" : error_.c_str());
+        return error_.empty() ? 0 : 1;
+    }
+
+    Options options_;
+    net::io_context ioc_{1};
+    net::steady_timer timer_;
+    std::vector<char> scratch_;
+    WsUrl url_;
+    tcp::endpoint endpoint_;
+    std::vector<std::shared_ptr<FanoutClient>> subscribers_;
+    std::shared_ptr<FanoutClient> publisher_;
+    std::vector<std::uint64_t> expected_;  // per subscriber: the offset it should see next
+    std::size_t next_ = 0, connecting_ = 0, joined_ = 0, warm_ = 0;
+    std::uint64_t warmup_offset_ = 0, base_ = 0, next_id_ = 1;
+    int in_flight_ = 0;
+    std::vector<Clock::time_point> send_times_;  // of the k-th timed roll
+    Clock::time_point started_, stop_at_, last_delivery_;
+    bool publishing_done_ = false, finished_ = false;
+    std::uint64_t deliveries_ = 0, gaps_ = 0, announced_missed_ = 0;
+    LatencyHistogram latency_;
+    std::string error_;
+};
+
+int usage(int code)
+{
+    std::cerr << "usage: portico-fanout --url ws://HOST:PORT/PATH [--subscribers N] [--seconds S] [--window K]\n"
+                 "                      [--room NAME] [--expr EXPR]\n"
+                 "N subscribers (default 10000) join one table room; one publisher rolls EXPR (default 1d6)\n"
+                 "there with K (default 4) requests in flight for S seconds (default 5). The table plugin\n"
+                 "must run with one worker. Prints one summary line.\n";
+    return code;
+}
+
+}  // namespace
+}  // namespace portico::bench
+
+int main(int argc, char** argv)
+{
+    using namespace portico::bench;
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "-h" || arg == "--help")
+            return usage(0);
+        if (i + 1 >= argc)
+            return usage(2);
+        const std::string value = argv[++i];
+        try {
+            if (arg == "--url") options.url = value;
+            else if (arg == "--subscribers") options.subscribers = std::stoul(value);
+            else if (arg == "--seconds") options.seconds = std::stod(value);
+            else if (arg == "--window") options.window = std::stoi(value);
+            else if (arg == "--room") options.room = value;
+            else if (arg == "--expr") options.expr = value;
+            else return usage(2);
+        } catch (const std::exception&) {
+            std::cerr << "portico-fanout: bad value for " << arg << ": " << value << "\n";
+            return 2;
+        }
+    }
+    if (options.url.empty() || options.subscribers == 0 || options.window < 1 || !(options.seconds > 0))
+        return usage(2);
+    FanoutRun run(options);
+    return run.run();
+}
