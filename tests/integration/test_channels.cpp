@@ -373,7 +373,7 @@ TEST_CASE("two gateway processes sharing one engine process: rolls reach both", 
 
 TEST_CASE("subscribers are told when the engine process of their channel is lost", "[channels][remote]") {
     portico::test::TempDir dir;
-    json entry = table_entry({{"isolate", true}, {"heartbeat_ms", 100}, {"dead_after_ms", 400}});
+    json entry = table_entry({{"isolate", true}, {"heartbeat_ms", 250}, {"dead_after_ms", 3000}});
     const std::string config = dir.write("portico.json", portico::test::make_config({{"table", entry}}));
     PorticoProcess portico_process(config);
     REQUIRE(portico_process.wait_ready());

@@ -267,7 +267,7 @@ TEST_CASE("an isolated streaming engine that crashes mid-stream ends each open r
     const std::string config = dir.write(
         "portico.json",
         portico::test::make_config(
-            {{"odds", odds_entry({{"isolate", true}, {"idempotent", false}, {"heartbeat_ms", 100}, {"dead_after_ms", 400}})}}));
+            {{"odds", odds_entry({{"isolate", true}, {"idempotent", false}, {"heartbeat_ms", 250}, {"dead_after_ms", 3000}})}}));
     PorticoProcess portico_process(config);
     REQUIRE(portico_process.wait_ready());
     const std::uint16_t port = portico_process.gateway_port();
