@@ -3,6 +3,7 @@
 // recovery after a reconnect, the slow-reader policy, clients that leave or
 // disconnect, and the same across two gateway processes sharing one engine
 // process (zmq carries the pushes).
+#include "support/checks.hpp"
 #include "support/portico_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_host.hpp"
@@ -20,6 +21,7 @@
 
 using nlohmann::json;
 using portico::test::PorticoProcess;
+using portico::test::read_json;
 using portico::test::TestHost;
 using portico::test::WsClient;
 using namespace std::chrono_literals;
@@ -30,13 +32,6 @@ json table_entry(json extra = json::object()) {
     json entry = portico::test::plugin_entry(PORTICO_TABLE_PLUGIN, {{"workers", 2}});
     entry.update(extra);
     return entry;
-}
-
-json read_json(WsClient& client, std::chrono::milliseconds timeout = 10s) {
-    const std::string text = client.read_required(timeout);
-    INFO("message: " << text);
-    REQUIRE(json::accept(text));
-    return json::parse(text);
 }
 
 bool is_push(const json& message) { return message.contains("offset") && message.contains("data"); }

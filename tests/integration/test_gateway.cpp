@@ -1,6 +1,7 @@
 // The WebSocket gateway, end to end: a real Host in this process serving the
 // real dice.so and the misbehaving "test" fixture, a Beast client on an
 // ephemeral loopback port.
+#include "support/checks.hpp"
 #include "support/test_host.hpp"
 #include "support/ws_client.hpp"
 
@@ -16,6 +17,7 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using nlohmann::json;
 using portico::test::TestHost;
+using portico::test::read_json;
 using portico::test::WsClient;
 using namespace std::chrono_literals;
 
@@ -45,13 +47,6 @@ void check_3d6(const json& result) {
         sum += roll.get<unsigned>();
     }
     CHECK(result.at("total").get<unsigned>() == sum);
-}
-
-json read_json(WsClient& client) {
-    const std::string text = client.read_required();
-    INFO("reply: " << text);
-    REQUIRE(json::accept(text));
-    return json::parse(text);
 }
 
 std::string error_code_of(const json& reply) {

@@ -3,6 +3,7 @@
 // client going away, and client_gone() for per-client state. The real odds
 // and notepad plugins, in this process (the local job queue) and in an
 // engine process of their own reached over zmq (`portico --role engine`).
+#include "support/checks.hpp"
 #include "support/portico_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_host.hpp"
@@ -19,6 +20,7 @@
 
 using nlohmann::json;
 using portico::test::PorticoProcess;
+using portico::test::read_json;
 using portico::test::TestHost;
 using portico::test::WsClient;
 using namespace std::chrono_literals;
@@ -36,13 +38,6 @@ json odds_entry(json extra = json::object()) {
          {"settings", {{"max_samples", 100000000}, {"batch", 2000}, {"precision", 1e-9}, {"max_seconds", 20}}}});
     entry.update(extra);
     return entry;
-}
-
-json read_json(WsClient& client, std::chrono::milliseconds timeout = 10s) {
-    const std::string text = client.read_required(timeout);
-    INFO("message: " << text);
-    REQUIRE(json::accept(text));
-    return json::parse(text);
 }
 
 // The odds engine's counters, asked on a connection of their own.

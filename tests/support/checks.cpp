@@ -12,4 +12,11 @@ void require_exit_0(Subprocess& process, std::chrono::milliseconds within) {
     CHECK(exit->code == 0);
 }
 
+nlohmann::json read_json(WsClient& client, std::chrono::milliseconds timeout) {
+    const std::string text = client.read_required(timeout);
+    INFO("message: " << text);
+    REQUIRE(nlohmann::json::accept(text));
+    return nlohmann::json::parse(text);
+}
+
 }  // namespace portico::test
