@@ -18,8 +18,9 @@
 #            processes on loopback (issue 3's topology), 32x8 and 1x1
 #   crowd    10,000 connections, each with one request in flight
 #   fanout   10,000 subscribers to one channel of the table plugin, one
-#            publisher: deliveries per second, publish-to-delivery latency,
-#            and what was lost (portico-fanout)
+#            publisher (16 rolls in flight), then 16 publishers (4 each):
+#            deliveries per second, publish-to-delivery latency, and what
+#            was lost (portico-fanout)
 # Every server started here is stopped by its PID when the script ends,
 # however it ends.
 set -euo pipefail
@@ -582,7 +583,7 @@ fi
 
 if [ "$fanout" -gt 0 ]; then
     echo
-    echo "== fan-out: $fanout subscribers to one table channel, one publisher (server pinned, 1 gateway thread, 1 worker)"
+    echo "== fan-out: $fanout subscribers to one table channel (server pinned, 1 gateway thread, 1 worker)"
     fanout_config="$work/fanout.json"
     cat >"$fanout_config" <<'JSON'
 {
@@ -593,19 +594,25 @@ if [ "$fanout" -gt 0 ]; then
 JSON
     if [ ! -x "$bin/portico-fanout" ]; then
         echo "run.sh: $bin/portico-fanout is missing: no fan-out run" >&2
-    elif start_portico "$fanout_config"; then
-        out="$work/fanout.out"
-        if timeout "$(bench_timeout "$seconds" | awk '{ print $1 + 120 }')" "${pin_bench[@]}" "$bin/portico-fanout" \
-            --url "$server_url" --subscribers "$fanout" --seconds "$seconds" --window 16 >"$out" 2>"$work/fanout.err"; then
-            line="$(grep -m 1 '^summary ' "$out")"
-            printf '   %-34s %s deliveries/s, p50 %s us, p99 %s us, lost %s (announced missed %s) over %s publishes\n' \
-                "$fanout subscribers" "$(field deliveries_per_s "$line")" "$(field p50_us "$line")" \
-                "$(field p99_us "$line")" "$(field lost "$line")" "$(field missed "$line")" "$(field publishes "$line")"
-        else
-            echo "run.sh: portico-fanout failed: $(tail -n 3 "$work/fanout.err") $(cat "$out")" >&2
-        fi
-        stop_server
     else
-        echo "run.sh: $portico_why" >&2
+        # One publisher's rolls are read one per pass of the gateway's loop,
+        # so it publishes at the pace of the loop; several publishers show
+        # what the fan-out itself can do.
+        for run in "1 16" "16 4"; do
+            set -- $run
+            start_portico "$fanout_config" || { echo "run.sh: $portico_why" >&2; break; }
+            out="$work/fanout.out"
+            if timeout "$(bench_timeout "$seconds" | awk '{ print $1 + 120 }')" "${pin_bench[@]}" "$bin/portico-fanout" \
+                --url "$server_url" --subscribers "$fanout" --seconds "$seconds" --publishers "$1" --window "$2" \
+                >"$out" 2>"$work/fanout.err"; then
+                line="$(grep -m 1 '^summary ' "$out")"
+                printf '   %-34s %s deliveries/s, p50 %s us, p99 %s us, lost %s (announced missed %s) over %s publishes\n' \
+                    "$fanout subscribers, $1 x $2 publishing" "$(field deliveries_per_s "$line")" "$(field p50_us "$line")" \
+                    "$(field p99_us "$line")" "$(field lost "$line")" "$(field missed "$line")" "$(field publishes "$line")"
+            else
+                echo "run.sh: portico-fanout failed: $(tail -n 3 "$work/fanout.err") $(cat "$out")" >&2
+            fi
+            stop_server
+        done
     fi
 fi

@@ -1,19 +1,20 @@
 // portico-fanout: N subscribers on one gateway to one channel of the table
-// plugin, one publisher rolling dice there; reports deliveries per second,
+// plugin, P publishers rolling dice there; reports deliveries per second,
 // publish-to-delivery latency and whatever was lost.
 //
 //   portico-fanout --url ws://127.0.0.1:PORT/ws [--subscribers N] [--seconds S]
-//                  [--window K] [--room NAME] [--expr EXPR]
+//                  [--publishers P] [--window K] [--room NAME] [--expr EXPR]
 //
-// Every subscriber sends "table watch ROOM"; once all follow it, the
-// publisher (seated) sends "table roll ROOM EXPR" with K requests in
-// flight for S seconds. The table plugin must run with one worker, so rolls
-// are published in the order they were sent: the k-th timed roll has offset
-// base + k, and its delivery latency is from the moment it was sent (the
-// request's trip through the gateway and the engine included) to the moment
-// a subscriber has read it. Lost: pushes that never arrived, from the gaps
-// in each subscriber's offsets; the gateway's own "missed" counts are shown
-// beside them.
+// Every subscriber sends "table watch ROOM"; once all follow it, each
+// publisher (seated as "pI") sends "table roll ROOM EXPR" with K requests
+// in flight for S seconds. The table plugin must run with one worker, so a
+// publisher's rolls are published in the order it sent them: the j-th timed
+// roll a subscriber sees from "pI" is the j-th that pI sent, and its
+// delivery latency is from the moment it was sent (the request's trip
+// through the gateway and the engine included) to the moment a subscriber
+// has read it. Lost: pushes that never arrived, from the gaps in each
+// subscriber's offsets (one per message in the channel, whoever published
+// it); the gateway's own "missed" counts are shown beside them.
 #include "fanout_client.hpp"
 #include "latency_histogram.hpp"
 #include "ws_url.hpp"
@@ -40,6 +41,7 @@ struct Options {
     std::size_t subscribers = 10000;
     double seconds = 5;
     int window = 4;
+    std::size_t publishers = 1;
     std::string room = "fanout";
     std::string expr = "1d6";
 };
@@ -76,7 +78,8 @@ public:
         }
         endpoint_ = results.begin()->endpoint();
         expected_.assign(options_.subscribers, 0);
-        send_times_.reserve(1 << 20);
+        publishers_.resize(options_.publishers);
+        seen_from_.assign(options_.subscribers * options_.publishers, 0);
         connect_more();
         arm_deadline(std::chrono::seconds(120), "the subscribers did not all join within 120 s");
         ioc_.run();
@@ -108,7 +111,8 @@ private:
     {
         if (text.find("\"data\":") != std::string_view::npos) {
             if (const auto offset = number_after(text, "\"offset\":"))
-                on_push(client.index(), *offset, number_after(text, "\"missed\":").value_or(0));
+                on_push(client.index(), *offset, number_after(text, "\"missed\":").value_or(0),
+                        number_after(text, "\"who\":\"p"));
             return;
         }
         if (text.find("\"subscribed\":") != std::string_view::npos)
@@ -120,12 +124,12 @@ private:
         --connecting_;
         ++joined_;
         if (joined_ == options_.subscribers)
-            start_publisher();
+            start_publishers();
         else
             connect_more();
     }
 
-    void on_push(std::size_t subscriber, std::uint64_t offset, std::uint64_t missed)
+    void on_push(std::size_t subscriber, std::uint64_t offset, std::uint64_t missed, std::optional<std::uint64_t> who)
     {
         std::uint64_t& expected = expected_[subscriber];
         if (base_ == 0 || offset < base_) {
@@ -141,44 +145,68 @@ private:
         announced_missed_ += missed;
         ++deliveries_;
         last_delivery_ = now;
-        const std::uint64_t k = offset - base_;
-        if (k < send_times_.size())
-            latency_.record(static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(now - send_times_[k]).count()));
-        if (publishing_done_ && deliveries_ + gaps_ >= send_times_.size() * options_.subscribers)
+        if (who && *who < publishers_.size()) {
+            const auto& sent = publishers_[*who].send_times;
+            const std::uint64_t j = seen_from_[subscriber * publishers_.size() + *who]++;
+            if (j < sent.size())
+                latency_.record(static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent[j]).count()));
+        }
+        if (publishing_done_ && deliveries_ + gaps_ >= publishes() * options_.subscribers)
             finish();
     }
 
-    // ---- publisher ----
-    void start_publisher()
+    // ---- publishers ----
+    struct Publisher {
+        std::shared_ptr<FanoutClient> client;
+        int in_flight = 0;
+        std::vector<Clock::time_point> send_times;  // of its j-th timed roll
+    };
+
+    std::size_t publishes() const
+    {
+        std::size_t total = 0;
+        for (const auto& publisher : publishers_)
+            total += publisher.send_times.size();
+        return total;
+    }
+
+    void start_publishers()
     {
         std::cerr << "portico-fanout: " << joined_ << " subscribers joined\n";
-        publisher_ = std::make_shared<FanoutClient>(ioc_, scratch_, options_.subscribers, 12345);
-        publisher_->start(
-            endpoint_, url_,
-            [this](FanoutClient& c) {
-                c.send_text(R"({"id":"join","plugin":"table","payload":"join )" + options_.room + " publisher\"}");
-            },
-            [this](FanoutClient&, std::string_view text) { on_publisher_text(text); },
-            [this](FanoutClient&, std::string const& why) { abort("the publisher failed: " + why); });
+        for (std::size_t i = 0; i < publishers_.size(); ++i) {
+            auto& client = publishers_[i].client;
+            client = std::make_shared<FanoutClient>(ioc_, scratch_, options_.subscribers + i, 12345 + i);
+            client->start(
+                endpoint_, url_,
+                [this, i](FanoutClient& c) {
+                    c.send_text(R"({"id":"join","plugin":"table","payload":"join )" + options_.room + " p" +
+                                std::to_string(i) + "\"}");
+                },
+                [this, i](FanoutClient&, std::string_view text) { on_publisher_text(i, text); },
+                [this](FanoutClient&, std::string const& why) { abort("a publisher failed: " + why); });
+        }
     }
 
-    void send_roll()
+    void send_roll(std::size_t publisher)
     {
-        publisher_->send_text(R"({"id":)" + std::to_string(next_id_++) + R"(,"plugin":"table","payload":"roll )" +
-                              options_.room + " " + options_.expr + "\"}");
+        publishers_[publisher].client->send_text(R"({"id":)" + std::to_string(next_id_++) +
+                                                 R"(,"plugin":"table","payload":"roll )" + options_.room + " " +
+                                                 options_.expr + "\"}");
     }
 
-    void on_publisher_text(std::string_view text)
+    void on_publisher_text(std::size_t publisher, std::string_view text)
     {
         if (text.find("\"data\":") != std::string_view::npos || text.find("\"subscribed\":") != std::string_view::npos)
-            return;  // its own copy of what it published
+            return;  // its own copy of what was published
         if (text.find("\"ok\":true") == std::string_view::npos) {
-            abort("the publisher was refused: " + std::string(text.substr(0, 200)));
+            abort("a publisher was refused: " + std::string(text.substr(0, 200)));
             return;
         }
         if (text.find("\"id\":\"join\"") != std::string_view::npos) {
-            send_roll();  // the warm-up roll: its offset tells where the timed ones start
+            // The warm-up roll, once all are seated: its offset tells where the timed ones start.
+            if (++publishers_joined_ == publishers_.size())
+                send_roll(0);
             return;
         }
         if (warmup_offset_ == 0) {
@@ -195,8 +223,8 @@ private:
                 start_timed();
             return;
         }
-        --in_flight_;
-        top_up();
+        --publishers_[publisher].in_flight;
+        top_up(publisher);
     }
 
     void start_timed()
@@ -207,10 +235,11 @@ private:
         started_ = Clock::now();
         stop_at_ = started_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.seconds));
         timer_.cancel();
-        top_up();
+        for (std::size_t i = 0; i < publishers_.size(); ++i)
+            top_up(i);
     }
 
-    void top_up()
+    void top_up(std::size_t publisher)
     {
         const auto now = Clock::now();
         if (now >= stop_at_) {
@@ -218,14 +247,15 @@ private:
                 publishing_done_ = true;
                 arm_deadline(std::chrono::seconds(15), "deliveries still missing 15 s after the last publish");
             }
-            if (in_flight_ == 0 && deliveries_ + gaps_ >= send_times_.size() * options_.subscribers)
+            if (deliveries_ + gaps_ >= publishes() * options_.subscribers)
                 finish();
             return;
         }
-        while (in_flight_ < options_.window) {
-            send_times_.push_back(Clock::now());
-            ++in_flight_;
-            send_roll();
+        Publisher& p = publishers_[publisher];
+        while (p.in_flight < options_.window) {
+            p.send_times.push_back(Clock::now());
+            ++p.in_flight;
+            send_roll(publisher);
         }
     }
 
@@ -260,8 +290,9 @@ private:
         timer_.cancel();
         for (auto& client : subscribers_)
             client->close();
-        if (publisher_)
-            publisher_->close();
+        for (auto& publisher : publishers_)
+            if (publisher.client)
+                publisher.client->close();
         ioc_.stop();
     }
 
@@ -272,11 +303,12 @@ private:
             return 1;
         }
         const double elapsed = std::chrono::duration<double>(last_delivery_ - started_).count();
-        const std::uint64_t expected_total = send_times_.size() * options_.subscribers;
+        const std::uint64_t expected_total = publishes() * options_.subscribers;
         const std::uint64_t lost = expected_total > deliveries_ ? expected_total - deliveries_ : 0;
-        std::printf("summary subscribers=%zu publishes=%zu deliveries=%llu seconds=%.2f deliveries_per_s=%.0f "
+        std::printf("summary subscribers=%zu publishers=%zu publishes=%zu deliveries=%llu seconds=%.2f deliveries_per_s=%.0f "
                     "p50_us=%.1f p99_us=%.1f max_us=%.1f lost=%llu gaps=%llu missed=%llu%s%s\n",
-                    options_.subscribers, send_times_.size(), static_cast<unsigned long long>(deliveries_), elapsed,
+                    options_.subscribers, publishers_.size(), publishes(), static_cast<unsigned long long>(deliveries_),
+                    elapsed,
                     elapsed > 0 ? static_cast<double>(deliveries_) / elapsed : 0.0,
                     static_cast<double>(latency_.value_at_percentile(50)) / 1e3,
                     static_cast<double>(latency_.value_at_percentile(99)) / 1e3,
@@ -293,12 +325,12 @@ private:
     WsUrl url_;
     tcp::endpoint endpoint_;
     std::vector<std::shared_ptr<FanoutClient>> subscribers_;
-    std::shared_ptr<FanoutClient> publisher_;
+    std::vector<Publisher> publishers_;
+    std::size_t publishers_joined_ = 0;
+    std::vector<std::uint32_t> seen_from_;  // per subscriber and publisher: timed rolls seen
     std::vector<std::uint64_t> expected_;  // per subscriber: the offset it should see next
     std::size_t next_ = 0, connecting_ = 0, joined_ = 0, warm_ = 0;
     std::uint64_t warmup_offset_ = 0, base_ = 0, next_id_ = 1;
-    int in_flight_ = 0;
-    std::vector<Clock::time_point> send_times_;  // of the k-th timed roll
     Clock::time_point started_, stop_at_, last_delivery_;
     bool publishing_done_ = false, finished_ = false;
     std::uint64_t deliveries_ = 0, gaps_ = 0, announced_missed_ = 0;
@@ -308,11 +340,11 @@ private:
 
 int usage(int code)
 {
-    std::cerr << "usage: portico-fanout --url ws://HOST:PORT/PATH [--subscribers N] [--seconds S] [--window K]\n"
-                 "                      [--room NAME] [--expr EXPR]\n"
-                 "N subscribers (default 10000) join one table room; one publisher rolls EXPR (default 1d6)\n"
-                 "there with K (default 4) requests in flight for S seconds (default 5). The table plugin\n"
-                 "must run with one worker. Prints one summary line.\n";
+    std::cerr << "usage: portico-fanout --url ws://HOST:PORT/PATH [--subscribers N] [--seconds S]\n"
+                 "                      [--publishers P] [--window K] [--room NAME] [--expr EXPR]\n"
+                 "N subscribers (default 10000) join one table room; P publishers (default 1) roll EXPR\n"
+                 "(default 1d6) there, each with K (default 4) requests in flight, for S seconds (default 5).\n"
+                 "The table plugin must run with one worker. Prints one summary line.\n";
     return code;
 }
 
@@ -335,6 +367,7 @@ int main(int argc, char** argv)
             else if (arg == "--subscribers") options.subscribers = std::stoul(value);
             else if (arg == "--seconds") options.seconds = std::stod(value);
             else if (arg == "--window") options.window = std::stoi(value);
+            else if (arg == "--publishers") options.publishers = std::stoul(value);
             else if (arg == "--room") options.room = value;
             else if (arg == "--expr") options.expr = value;
             else return usage(2);
@@ -343,7 +376,8 @@ int main(int argc, char** argv)
             return 2;
         }
     }
-    if (options.url.empty() || options.subscribers == 0 || options.window < 1 || !(options.seconds > 0))
+    if (options.url.empty() || options.subscribers == 0 || options.window < 1 || options.publishers == 0 ||
+        options.publishers > 1000 || !(options.seconds > 0))
         return usage(2);
     FanoutRun run(options);
     return run.run();

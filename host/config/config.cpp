@@ -35,7 +35,7 @@ const KeyList root_keys = {"log_level", "log_format", "plugin_dir", "gateway", "
 const KeyList gateway_keys = {"listen", "path", "threads", "max_message_bytes", "max_inflight_per_client",
                                   "max_outbound_bytes", "drain_timeout_ms", "tls", "allowed_origins",
                                   "max_connections", "max_connections_per_ip", "handshake_timeout_ms",
-                                  "ping_interval_ms", "pong_timeout_ms", "auth", "playground"};
+                                  "ping_interval_ms", "pong_timeout_ms", "push_batch_ms", "auth", "playground"};
 const KeyList tls_keys = {"cert_file", "key_file"};
 const KeyList auth_keys = {"jwt"};
 const KeyList jwt_keys = {"algorithms", "secret_file", "public_key_file", "issuer", "audience", "leeway_s"};
@@ -244,6 +244,7 @@ GatewayConfig parse_gateway(const json& value, const std::string& base_dir) {
     if (gateway.ping_interval.count() > 0 && gateway.ping_interval.count() < 100)
         fail("gateway.ping_interval_ms", "must be 0 (no pings) or from 100 to 3600000");
     gateway.pong_timeout = get_millis(value, where, "pong_timeout_ms", gateway.pong_timeout, 100, 600'000);
+    gateway.push_batch = get_millis(value, where, "push_batch_ms", gateway.push_batch, 0, 100);
     gateway.jwt = parse_auth(value, base_dir);
     gateway.playground = get_bool(value, where, "playground", gateway.playground);
     return gateway;

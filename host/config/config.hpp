@@ -60,6 +60,9 @@ struct GatewayConfig {
     std::chrono::milliseconds handshake_timeout{5'000};  // from connect to a completed upgrade
     std::chrono::milliseconds ping_interval{30'000};     // silence after which a client is pinged; 0: never
     std::chrono::milliseconds pong_timeout{10'000};      // then, silence after which it is dropped
+    // Channel messages that come within this long of the last batch's writes
+    // wait for the next batch, so a busy channel's subscribers get many per send.
+    std::chrono::milliseconds push_batch{2};
     std::optional<JwtConfig> jwt;                    // set: every upgrade needs a valid token
     bool playground = true;                          // GET / serves the playground page (and /portico.js)
 

@@ -28,7 +28,8 @@ Gateway::Gateway(const GatewayConfig& config, const LinkFactory& links, net::io_
         loops_.push_back(std::make_unique<GatewayLoop>(links, [this] {
             { std::lock_guard<std::mutex> lock(status_mutex_); }  // a waiter is waiting or not yet checking
             status_changed_.notify_all();
-        }, log_, metrics_, LivenessSweep::period_for(config_.ping_interval, config_.pong_timeout)));
+        }, log_, metrics_, LivenessSweep::period_for(config_.ping_interval, config_.pong_timeout),
+            config_.push_batch));
         ios.push_back(&loops_.back()->io());
     }
     listener_ = std::make_unique<Listener>(

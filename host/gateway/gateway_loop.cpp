@@ -7,13 +7,15 @@
 namespace portico {
 
 GatewayLoop::GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log,
-                         bool metrics, std::chrono::milliseconds liveness_period)
+                         bool metrics, std::chrono::milliseconds liveness_period,
+                         std::chrono::milliseconds push_batch)
     : log_(log),
       status_changed_(std::move(status_changed)),
       router_(metrics ? &metrics_ : nullptr),
       work_(net::make_work_guard(io_)),
       links_(links.for_loop(io_, router_, status_changed_)),
       liveness_period_(liveness_period) {
+    router_.gather_pushes_on(io_, push_batch);
     router_.add_engine(std::string(builtin_plugin_name), builtin_);
 }
 

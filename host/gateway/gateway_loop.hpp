@@ -28,9 +28,11 @@ public:
     // `status_changed` runs on the loop's thread when a plugin's engines in
     // rotation may have changed (see plugins_without_engine()); `metrics`:
     // whether the loop counts for /metrics; `liveness_period`: how often the
-    // loop's connections are checked for silence (LivenessSweep; 0: never).
+    // loop's connections are checked for silence (LivenessSweep; 0: never);
+    // `push_batch`: how long channel messages may wait to go together (Router).
     GatewayLoop(const LinkFactory& links, std::function<void()> status_changed, Logger& log, bool metrics = true,
-                std::chrono::milliseconds liveness_period = std::chrono::milliseconds(0));
+                std::chrono::milliseconds liveness_period = std::chrono::milliseconds(0),
+                std::chrono::milliseconds push_batch = std::chrono::milliseconds(0));
     ~GatewayLoop();
     GatewayLoop(const GatewayLoop&) = delete;
     GatewayLoop& operator=(const GatewayLoop&) = delete;

@@ -12,9 +12,14 @@
 //    served before anything is read from the connection; async_wait_readable()
 //    completes at once while such bytes, or bytes a layer below holds (a TLS
 //    layer's decrypted records, see StreamTraits), are waiting.
+//  - Frames of our own. The session writes its messages as whole text
+//    frames straight into the batch (write_text_frame, write_frame), not
+//    through Beast's write operation: a message costs one copy, no composed
+//    operation and no handler, and a channel message framed once can go to
+//    every subscriber as the same bytes. Nothing is framed after a close.
 //  - A close held back. When Beast answers the client's close, or fails the
 //    connection, while the session still owes replies, the close frame waits
-//    until the session has written them (write_text_frame) and releases it.
+//    until the session has written them and releases it.
 //
 // Beast writes each frame with one call of async_write_some (through
 // net::async_write, and this stream always takes every byte offered), so the
@@ -110,8 +115,13 @@ private:
     Handler handler_;
 };
 
-// Bytes of a whole unmasked text frame header (server to client, FIN set).
-std::string text_frame_header(std::size_t payload_bytes);
+// The header of a whole unmasked text frame (server to client, FIN set).
+struct FrameHeader {
+    unsigned char bytes[10];
+    std::size_t size;
+    std::string_view view() const noexcept { return {reinterpret_cast<const char*>(bytes), size}; }
+};
+FrameHeader text_frame_header(std::size_t payload_bytes) noexcept;
 
 }  // namespace detail
 
@@ -217,7 +227,8 @@ public:
         return net::async_initiate<WriteToken, void(beast::error_code, std::size_t)>(
             [this](auto handler, const ConstBufferSequence& data) {
                 const std::size_t n = net::buffer_size(data);
-                if (n > 0 && is_close_frame(data) && gate_ && !(extra_ && extra_->held) && gate_->hold_close()) {
+                const bool close = n > 0 && gate_ && is_close_frame(data);
+                if (close && !(extra_ && extra_->held) && gate_->hold_close()) {
                     Extra& e = extra();
                     e.held_close.resize(n);
                     net::buffer_copy(net::buffer(e.held_close), data);
@@ -225,6 +236,7 @@ public:
                     return;
                 }
                 append(data);
+                if (close) close_appended_ = true;
                 if (batching_ && !error_) {
                     const auto executor = net::get_associated_executor(handler, get_executor());
                     net::post(executor, beast::bind_front_handler(std::move(handler), beast::error_code{}, n));
@@ -241,18 +253,32 @@ public:
     // through this stream too, and is not a frame.
     void set_close_gate(CloseGate* gate) noexcept { gate_ = gate; }
     bool holding_close() const noexcept { return extra_ && extra_->held; }
-    // A whole text message as one frame, sent before the held close; it goes
-    // out with the next flush().
-    void write_text_frame(std::string_view text) {
-        const std::string header = detail::text_frame_header(text.size());
-        append(net::buffer(header));
-        append(net::buffer(text));
+    // A whole text message as one frame, behind what is appended so far (and
+    // before a held close); it goes out with the next flush(). False, and
+    // nothing written, once a close frame is on its way.
+    bool write_text_frame(std::string_view text) {
+        if (close_appended_) return false;
+        const auto header = detail::text_frame_header(text.size());
+        pending_.reserve(pending_.size() + header.size + text.size());
+        pending_.append(header.view());
+        pending_.append(text);
+        appended_ += header.size + text.size();
+        return true;
+    }
+    // Bytes that are whole frames already (a channel message framed once for
+    // all its subscribers): as write_text_frame().
+    bool write_frame(std::string_view frame) {
+        if (close_appended_) return false;
+        pending_.append(frame);
+        appended_ += frame.size();
+        return true;
     }
     // The held close follows what is written so far; Beast then goes on.
     void release_close() {
         if (!holding_close()) return;
         Extra& e = *extra_;
         append(net::buffer(e.held_close));
+        close_appended_ = true;
         e.held_close = std::string();
         e.held->mark = appended_;
         waiters_.push_back(std::move(e.held));
@@ -371,6 +397,7 @@ private:
     detail::ReadCount reads_;
     bool batching_ = false;
     bool writing_ = false;
+    bool close_appended_ = false;  // a close frame is written: no frame may follow it
 };
 
 }  // namespace portico

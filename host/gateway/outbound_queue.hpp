@@ -1,5 +1,5 @@
 #pragma once
-// The replies waiting to be written to one client, oldest first, with their
+// The messages waiting to be framed for one client, oldest first, with their
 // total size (which the session bounds: max_outbound_bytes). A vector used as
 // a FIFO: an idle connection holds no memory for it (std::deque allocates
 // over half a kilobyte up-front), and a busy one reuses its capacity.
@@ -17,13 +17,6 @@ public:
     void push(std::string message) {
         bytes_ += message.size();
         messages_.push_back(std::move(message));
-    }
-
-    // Back at the front: a message taken out that did not go after all.
-    void push_front(std::string message) {
-        bytes_ += message.size();
-        if (head_ > 0) messages_[--head_] = std::move(message);
-        else messages_.insert(messages_.begin(), std::move(message));
     }
 
     // The oldest message, taken out of the queue.

@@ -63,9 +63,74 @@ void Router::remove_client(const std::string& client_id) {
     if (clients_.empty() && when_empty_) std::exchange(when_empty_, nullptr)();
 }
 
+void Router::on_reply(const EngineReply& reply) {
+    if (reply.part != ReplyPart::push || io_ == nullptr) {
+        deliver(reply);
+        return;
+    }
+    // Nobody here listens (any more): a grant behind it flushes first, so it
+    // would not reach anyone later either.
+    if (channels_.find(reply.channel) == channels_.end()) return;
+    held_push_bytes_ += reply.reply.body().size();
+    held_pushes_.emplace_back(reply);
+    if (held_pushes_.size() >= max_held_pushes || held_push_bytes_ >= max_held_push_bytes) {
+        flush_pushes();
+        return;
+    }
+    if (!flush_posted_ && !round_open_) post_flush();
+}
+
+void Router::post_flush() {
+    flush_posted_ = true;
+    const auto due = round_end_ + push_window_;
+    if (push_window_.count() > 0 && std::chrono::steady_clock::now() < due) {
+        push_timer_->expires_at(due);
+        push_timer_->async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            flush_posted_ = false;
+            flush_pushes();
+        });
+        return;
+    }
+    net::post(*io_, [this] {
+        flush_posted_ = false;
+        flush_pushes();
+    });
+}
+
+void Router::flush_pushes() {
+    if (held_pushes_.empty()) return;
+    flushing_.swap(held_pushes_);
+    held_push_bytes_ = 0;
+    for (std::size_t begin = 0; begin < flushing_.size();) {
+        std::size_t end = begin + 1;
+        while (end < flushing_.size() && flushing_[end].key() == flushing_[begin].key()) ++end;
+        deliver_pushes(std::span<SharedPush>(flushing_.data() + begin, end - begin));
+        begin = end;
+    }
+    flushing_.clear();
+    if (io_ == nullptr || round_open_) return;
+    // The connections' writes of these pushes are queued now, and their
+    // completions will be queued behind them: pushes that come meanwhile
+    // wait for both passes and go together.
+    round_open_ = true;
+    net::post(*io_, [this] {
+        net::post(*io_, [this] {
+            round_open_ = false;
+            round_end_ = std::chrono::steady_clock::now();
+            if (!held_pushes_.empty() && !flush_posted_) post_flush();
+        });
+    });
+}
+
 bool Router::deliver(const EngineReply& reply) {
     switch (reply.part) {
-        case ReplyPart::push: deliver_push(reply); return true;
+        case ReplyPart::push: {
+            flush_pushes();
+            SharedPush push(reply);
+            deliver_pushes(std::span<SharedPush>(&push, 1));
+            return true;
+        }
         case ReplyPart::subscribe: subscribe_client(reply); return true;
         case ReplyPart::unsubscribe: unsubscribe_client(reply); return true;
         case ReplyPart::final:
@@ -75,19 +140,35 @@ bool Router::deliver(const EngineReply& reply) {
     if (it == clients_.end()) return false;
     auto connection = it->second.lock();
     if (!connection) return false;
+    flush_pushes_to(reply.client_id, *connection);
     connection->on_engine_reply(reply);
     return true;
 }
 
-void Router::deliver_push(const EngineReply& push) {
-    auto channel = channels_.find(push.channel);
+void Router::flush_pushes_to(const std::string& client_id, ClientConnection& connection) {
+    if (held_pushes_.empty()) return;
+    auto subscribed = client_channels_.find(client_id);
+    if (subscribed == client_channels_.end()) return;
+    const auto& keys = subscribed->second;
+    // Each again when all are flushed: the connection knows it by its offset.
+    for (std::size_t begin = 0; begin < held_pushes_.size();) {
+        std::size_t end = begin + 1;
+        while (end < held_pushes_.size() && held_pushes_[end].key() == held_pushes_[begin].key()) ++end;
+        if (std::find(keys.begin(), keys.end(), held_pushes_[begin].key()) != keys.end())
+            connection.on_pushes(std::span<SharedPush>(held_pushes_.data() + begin, end - begin));
+        begin = end;
+    }
+}
+
+void Router::deliver_pushes(std::span<SharedPush> pushes) {
+    auto channel = channels_.find(pushes.front().key());
     if (channel == channels_.end()) return;  // nobody here listens (any more)
-    // Taken first: a connection that ends as it is handed the push leaves the table.
+    // Taken first: a connection that ends as it is handed the pushes leaves the table.
     push_targets_.clear();
     push_targets_.reserve(channel->second.size());
     for (const auto& [client_id, weak] : channel->second)
         if (auto connection = weak.lock()) push_targets_.push_back(std::move(connection));
-    for (const auto& connection : push_targets_) connection->on_engine_reply(push);
+    for (const auto& connection : push_targets_) connection->on_pushes(pushes);
     push_targets_.clear();
 }
 
@@ -100,6 +181,7 @@ void Router::subscribe_client(const EngineReply& grant) {
         if (channels_.find(grant.channel) == channels_.end()) drop_subscriber(grant.channel, grant.client_id);
         return;
     }
+    flush_pushes_to(grant.client_id, *connection);  // in order: what came before the grant first
     auto& keys = client_channels_[grant.client_id];
     if (std::find(keys.begin(), keys.end(), grant.channel) == keys.end()) {
         if (keys.size() >= max_channels_per_client) {
@@ -122,20 +204,23 @@ void Router::subscribe_client(const EngineReply& grant) {
 
 void Router::unsubscribe_client(const EngineReply& leave) {
     if (leave.client_id.empty()) {
+        flush_pushes();  // the channel's last messages before its end
         close_channel(leave.channel, leave);
         return;
     }
     auto subscribed = client_channels_.find(leave.client_id);
     if (subscribed == client_channels_.end()) return;
+    auto client = clients_.find(leave.client_id);
+    auto connection = client == clients_.end() ? nullptr : client->second.lock();
+    // Messages that came before the unsubscription reach it first.
+    if (connection) flush_pushes_to(leave.client_id, *connection);
     auto& keys = subscribed->second;
     auto key = std::find(keys.begin(), keys.end(), leave.channel);
     if (key == keys.end()) return;  // was not subscribed: nothing to say
     keys.erase(key);
     if (keys.empty()) client_channels_.erase(subscribed);
     drop_subscriber(leave.channel, leave.client_id);
-    auto client = clients_.find(leave.client_id);
-    if (client != clients_.end())
-        if (auto connection = client->second.lock()) connection->on_engine_reply(leave);
+    if (connection) connection->on_engine_reply(leave);
 }
 
 void Router::drop_subscriber(const std::string& key, const std::string& client_id) {
@@ -167,6 +252,7 @@ void Router::close_channel(const std::string& key, const EngineReply& notice) {
 }
 
 void Router::close_plugin_channels(std::string_view plugin, const char* why) {
+    flush_pushes();  // they came before the channels' end
     std::vector<std::string> keys;
     for (const auto& [key, subscribers] : channels_)
         if (key.size() > plugin.size() && key.compare(0, plugin.size(), plugin) == 0 && key[plugin.size()] == '/')
@@ -190,6 +276,7 @@ void Router::collect_clients(std::vector<std::shared_ptr<ClientConnection>>& int
 }
 
 void Router::shut_down_clients(std::function<void()> when_empty) {
+    flush_pushes();
     when_empty_ = std::move(when_empty);
     if (clients_.empty() && when_empty_) {
         std::exchange(when_empty_, nullptr)();
@@ -204,6 +291,9 @@ void Router::shut_down_clients(std::function<void()> when_empty) {
 void Router::abort_clients() {
     // The links go before the sessions do: a session that ends now must not
     // reach a link through its channels.
+    held_pushes_.clear();
+    push_timer_.reset();  // it belongs to the loop, which goes before the router
+    io_ = nullptr;
     channels_.clear();
     client_channels_.clear();
     std::vector<std::shared_ptr<ClientConnection>> live;

@@ -20,6 +20,9 @@ constexpr std::chrono::seconds peer_close_slack{1};
 constexpr std::chrono::milliseconds drain_recheck{5};
 // The close code for a connection whose token expired (docs/protocol.md).
 constexpr std::uint16_t token_expired_close = 4001;
+// Framing into the batch costs no system call; keep a batch to a size that
+// one send() takes comfortably. Past it, messages wait in the outbox.
+constexpr std::size_t max_batch_bytes = 64 * 1024;
 
 const CallerRef anonymous_caller;
 
@@ -274,7 +277,7 @@ void WebSocketSession<NextLayer>::send_event(const EngineReply& event) {
     PluginCounters* counters = request->meter.counters;
     std::string frame = format_event(request->context, event.reply.body(), events_dropped_);
     // Progress is worth less than room for replies: past half the bound, drop it.
-    if (outbox_.bytes() + frame.size() > config_.max_outbound_bytes / 2) {
+    if (queued_bytes() + frame.size() > config_.max_outbound_bytes / 2) {
         ++events_dropped_;
         if (counters) counters->events_dropped.add();
         return;
@@ -342,22 +345,33 @@ void WebSocketSession<NextLayer>::on_granted(const EngineReply& grant) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::send_push(Subscription& subscription, std::uint64_t offset,
-                                            std::string_view data_json) {
+                                            std::string_view data_json, SharedPush* shared) {
     if (offset < subscription.next) return;  // came already (in the replay, or twice)
     // A gap: dropped on the way (a full inbox), counted as missed.
     if (subscription.next != 0) subscription.missed += offset - subscription.next;
     subscription.next = offset + 1;
-    std::string frame =
-        format_push(subscription.context, subscription.channel(), offset, data_json, subscription.missed);
     // Like progress events: past half the bound they go, and the next one says how many.
-    if (outbox_.bytes() + frame.size() > config_.max_outbound_bytes / 2) {
+    const auto dropped = [&](std::size_t bytes) {
+        if (queued_bytes() + bytes <= config_.max_outbound_bytes / 2) return false;
         ++subscription.missed;
         if (subscription.counters) subscription.counters->pushes_dropped.add();
+        return true;
+    };
+    if (shared && subscription.missed == 0 && can_frame_now()) {
+        const SharedPush::Frame frame = shared->frame(subscription.context, subscription.channel());
+        if (dropped(frame.bytes.size())) return;
+        if (subscription.counters) subscription.counters->pushes.add();
+        if (metrics_) metrics_->bytes_out.add(frame.payload_bytes);
+        ws_.next_layer().write_frame(frame.bytes);
+        schedule_write();
         return;
     }
+    std::string frame =
+        format_push(subscription.context, subscription.channel(), offset, data_json, subscription.missed);
+    if (dropped(frame.size())) return;
     subscription.missed = 0;
     if (subscription.counters) subscription.counters->pushes.add();
-    send(std::move(frame), true);
+    send(std::move(frame));
 }
 
 template <class NextLayer>
@@ -366,6 +380,16 @@ void WebSocketSession<NextLayer>::on_push(const EngineReply& push) {
     for (auto& subscription : *subscriptions_) {
         if (subscription.key != push.channel) continue;
         send_push(subscription, push.offset, push.reply.body());
+        return;
+    }
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_pushes(std::span<SharedPush> pushes) {
+    if (!answering() || !subscriptions_ || pushes.empty()) return;
+    for (auto& subscription : *subscriptions_) {
+        if (subscription.key != pushes.front().key()) continue;
+        for (auto& push : pushes) send_push(subscription, push.offset(), push.data_json(), &push);
         return;
     }
 }
@@ -410,31 +434,45 @@ void WebSocketSession<NextLayer>::on_engine_reply(const EngineReply& reply) {
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::send(std::string message, bool deferred) {
+bool WebSocketSession<NextLayer>::make_room(std::size_t bytes) {
+    if (queued_bytes() + bytes <= config_.max_outbound_bytes) return true;
+    log_.fields(LogLevel::warn,
+                "client reads too slowly: over " + std::to_string(config_.max_outbound_bytes) +
+                    " bytes of replies wait; closing it",
+                {{"client", client_id_}, {"code", "1008"}});
+    // What is not yet framed goes; the batch already framed leaves before the close.
+    outbox_.clear();
+    if (state_ == State::peer_closing) {
+        drop_pending();
+        release_peer_close();
+        return false;
+    }
+    begin_close(websocket::close_code::policy_error, "outbound buffer limit exceeded");
+    return false;
+}
+
+template <class NextLayer>
+bool WebSocketSession<NextLayer>::can_frame_now() noexcept {
+    // In order: nothing may wait in the outbox ahead of it. While the
+    // client's close is held, the outbox is written before the close.
+    return accepted_ && (state_ == State::open || state_ == State::draining) && outbox_.empty() &&
+           ws_.next_layer().batched_bytes() < max_batch_bytes;
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::send(std::string message) {
     if (state_ == State::closing || state_ == State::ended) return;
-    if (outbox_.bytes() + message.size() > config_.max_outbound_bytes) {
-        log_.fields(LogLevel::warn,
-                    "client reads too slowly: over " + std::to_string(config_.max_outbound_bytes) +
-                        " bytes of replies wait; closing it",
-                    {{"client", client_id_}, {"code", "1008"}});
-        // What is not yet in Beast's hands goes.
-        outbox_.clear();
-        if (state_ == State::peer_closing) {
-            drop_pending();
-            release_peer_close();
-            return;
-        }
-        begin_close(websocket::close_code::policy_error, "outbound buffer limit exceeded");
-        return;
-    }
+    if (!make_room(message.size())) return;
     if (metrics_) metrics_->bytes_out.add(message.size());
-    outbox_.push(std::move(message));
-    if (!deferred) {
-        do_write();
-        return;
-    }
-    // A push: more of them (other channels, the next messages) are likely
-    // in the inbox pass under way or right behind it; they leave together.
+    if (can_frame_now()) ws_.next_layer().write_text_frame(message);
+    else outbox_.push(std::move(message));
+    schedule_write();
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::schedule_write() {
+    // More messages are likely in the pass under way or right behind it
+    // (an inbox pass, a router's pushes): they leave together.
     if (writing_ || write_posted_) return;
     write_posted_ = true;
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -450,49 +488,15 @@ void WebSocketSession<NextLayer>::do_write() {
         write_owed_replies();
         return;
     }
-    if (outbox_.empty()) {
+    auto& stream = ws_.next_layer();
+    if (accepted_)
+        while (!outbox_.empty() && stream.batched_bytes() < max_batch_bytes) stream.write_text_frame(outbox_.pop());
+    if (stream.batched_bytes() == 0) {
         if (close_after_write_) do_close(*std::exchange(close_after_write_, std::nullopt));
         return;
     }
     writing_ = true;
-    ws_.next_layer().open_batch();
-    write_front();
-}
-
-template <class NextLayer>
-void WebSocketSession<NextLayer>::write_front() {
-    // Beast may hold the buffer across an asynchronous step: it must not move.
-    writing_message_ = outbox_.pop();
-    beast_writing_ = true;
-    write_mark_ = ws_.next_layer().appended_bytes();
-    ws_.async_write(net::buffer(writing_message_),
-                    [self = this->shared_from_this()](const beast::error_code& ec, std::size_t bytes) {
-                        self->on_write(ec, bytes);
-                    });
-}
-
-template <class NextLayer>
-void WebSocketSession<NextLayer>::on_write(const beast::error_code& ec, std::size_t) {
-    beast_writing_ = false;
-    if (std::exchange(write_abandoned_, false)) return;  // its message went as a frame of our own
-    writing_message_ = std::string();  // a large reply must not pin its buffer
-    if (ec) {
-        writing_ = false;
-        end_connection();
-        return;
-    }
-    // Framing into the batch costs no system call; keep a batch to a size
-    // that one send() takes comfortably. Once the client's close is held,
-    // Beast writes nothing more: the rest goes as frames of our own.
-    constexpr std::size_t max_batch_bytes = 64 * 1024;
-    if (state_ != State::peer_closing && !outbox_.empty() &&
-        ws_.next_layer().batched_bytes() < max_batch_bytes) {
-        write_front();
-        return;
-    }
-    ws_.next_layer().flush([self = this->shared_from_this()](const beast::error_code& flush_ec, std::size_t) {
-        self->on_flushed(flush_ec);
-    });
+    stream.flush([self = this->shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_flushed(ec); });
 }
 
 template <class NextLayer>
@@ -510,18 +514,8 @@ bool WebSocketSession<NextLayer>::hold_close() {
     // Called inside Beast's operation that answers the client's close (or
     // fails the connection): only the state changes here.
     if (state_ != State::open && state_ != State::draining) return false;
-    // A write of ours that Beast has not begun waits behind this close, and
-    // would wait forever once the close is held: its message goes as a
-    // frame of our own instead, first, and the write is ignored when Beast
-    // ends it (aborted, after the close).
-    const bool stuck_write = beast_writing_ && ws_.next_layer().appended_bytes() == write_mark_;
-    if (pending_.empty() && outbox_.empty() && !stuck_write) return false;
-    if (stuck_write) {
-        outbox_.push_front(std::move(writing_message_));
-        writing_message_.clear();
-        write_abandoned_ = true;
-        writing_ = false;
-    }
+    // What is framed already goes before the close in any case.
+    if (pending_.empty() && outbox_.empty()) return false;
     state_ = State::peer_closing;
     paused_self_.reset();  // the held close keeps the session alive now
     arm_close_timer(pending_.empty() ? close_grace : pending_.latest_deadline() - Clock::now() + peer_close_slack);
@@ -533,7 +527,7 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::write_owed_replies() {
     auto& stream = ws_.next_layer();
     if (!stream.holding_close()) return;  // not parked yet: the posted do_write() comes next
-    const bool any = !outbox_.empty();
+    const bool any = !outbox_.empty() || stream.batched_bytes() > 0;
     // Behind whatever is already on its way, in order.
     while (!outbox_.empty()) stream.write_text_frame(outbox_.pop());
     if (pending_.empty()) release_peer_close();  // the close follows the frames

@@ -42,6 +42,7 @@
 
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -80,6 +81,7 @@ public:
              std::chrono::steady_clock::time_point handshake_deadline);
 
     void on_engine_reply(const EngineReply& reply) override;
+    void on_pushes(std::span<SharedPush> pushes) override;
     void check_liveness(std::chrono::steady_clock::time_point now) override;
     void shut_down() override;
     void abort() override;
@@ -108,9 +110,16 @@ private:
     void start_read();
     void on_read(const beast::error_code& ec, std::size_t bytes);
     void handle_message(std::string_view text);
-    // `deferred`: written after the handlers already queued (pushes, which
-    // come in bursts), not started at once.
-    void send(std::string message, bool deferred = false);
+    // Every message leaves after the handlers already queued: replies and
+    // pushes come in bursts (an inbox pass), and a burst goes in one send.
+    void send(std::string message);
+    // False: `bytes` more would pass max_outbound_bytes, and the connection closes.
+    bool make_room(std::size_t bytes);
+    // Bytes waiting to be handed to the connection: queued, or framed and not yet sent.
+    std::size_t queued_bytes() noexcept { return outbox_.bytes() + ws_.next_layer().batched_bytes(); }
+    // A message may be framed into the stream now, behind everything before it.
+    bool can_frame_now() noexcept;
+    void schedule_write();
     // An error answered before any engine saw the message (counted apart from plugins).
     void reject(const ReplyContext& context, std::string_view code, const std::string& message);
     // An error for a request the route refused (forbidden, rate_limited, unavailable).
@@ -121,10 +130,9 @@ private:
     void drop_pending();
     // The close code this connection ended with, from the read that failed.
     void note_close(const beast::error_code& ec);
-    // Replies that are ready go out as one batch: one system call for many.
+    // What is framed, and what the outbox holds up to a batch's size, goes
+    // out with one write.
     void do_write();
-    void write_front();
-    void on_write(const beast::error_code& ec, std::size_t bytes);
     void on_flushed(const beast::error_code& ec);
     // While the client's close is held back: replies as frames of our own.
     void write_owed_replies();
@@ -157,8 +165,10 @@ private:
     void on_unsubscribed(const EngineReply& leave);
     struct Subscription;
     // Queues the message at `offset` unless it came already; past half the
-    // outbound bound it is dropped and counted in `missed`.
-    void send_push(Subscription& subscription, std::uint64_t offset, std::string_view data_json);
+    // outbound bound it is dropped and counted in `missed`. `shared`: the
+    // message framed once for every subscriber on this loop.
+    void send_push(Subscription& subscription, std::uint64_t offset, std::string_view data_json,
+                   SharedPush* shared = nullptr);
     bool answering() const noexcept;
     // The request was answered here, not by its engine: tell the engine to stop.
     void cancel_at_engine(const PendingRequest& request);
@@ -185,18 +195,16 @@ private:
     bool heard_since_check_ = false;  // any frame, pongs too, since the last liveness check
     bool awaiting_pong_ = false;
     bool ping_in_flight_ = false;
-    bool write_posted_ = false;  // a deferred do_write() is queued
+    bool write_posted_ = false;  // a do_write() is queued
 
     PendingRequests pending_;
     std::uint64_t plugins_used_ = 0;  // PluginRoute::bit of each plugin sent a request: told client_gone()
     LazyTimer deadline_timer_;
     Clock::time_point timer_expiry_ = Clock::time_point::max();
 
+    // Messages not yet framed: behind a batch that is full, or while the
+    // client's close is held (written then as frames before it).
     OutboundQueue outbox_;
-    std::string writing_message_;  // taken from outbox_, in Beast's hands
-    bool beast_writing_ = false;   // a write of writing_message_ is under way in Beast
-    bool write_abandoned_ = false;  // ... and was given up: it waited behind the client's close
-    std::uint64_t write_mark_ = 0;  // the stream's appended_bytes() when it began
     // While reading is paused for back-pressure no read keeps the session
     // alive, yet its requests are still owed replies: it holds itself until
     // reading resumes or it closes.

@@ -350,7 +350,12 @@ TEST_CASE("two gateway processes sharing one engine process: rolls reach both", 
     // Resuming works across gateways: bob leaves west and comes back on east.
     const auto last_seen = seen_by_bob.at("offset").get<std::uint64_t>();
     bob.drop();
-    REQUIRE(ask(ann, 51, "roll bridge 1d10").at("ok") == true);
+    std::vector<json> ann_saw;
+    REQUIRE(ask(ann, 51, "roll bridge 1d10", &ann_saw).at("ok") == true);
+    // West tells the engine he went: until then his name is taken (the
+    // join would be refused), so come back once ann has seen him leave.
+    const auto left = [](const json& push) { return push.at("data").at("type") == "left"; };
+    while (std::none_of(ann_saw.begin(), ann_saw.end(), left)) ann_saw.push_back(next_push(ann));
     WsClient bob_again(east.gateway_port());
     bob_again.send(json{{"id", 1}, {"plugin", "table"}, {"payload", "join bridge bob " + std::to_string(last_seen)}}.dump());
     const json subscribed = read_json(bob_again);

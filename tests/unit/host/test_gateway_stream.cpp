@@ -2,6 +2,7 @@
 // layer that holds input back as a TLS layer does (BufferingStream, over
 // Beast's in-memory test stream): no socket, no network.
 #include "gateway/gateway_stream.hpp"
+#include "gateway/shared_push.hpp"
 
 #include <boost/beast/_experimental/test/stream.hpp>
 
@@ -283,4 +284,49 @@ TEST_CASE("a close the gate does not hold goes out at once", "[gateway_stream][c
     CHECK(written);
     CHECK_FALSE(stream.holding_close());
     CHECK(remote.buffer().size() == 4);
+}
+
+TEST_CASE("frames of our own go in order with Beast's, and none follows a close", "[gateway_stream][close]") {
+    net::io_context io;
+    Stream stream(io);
+    beast::test::stream remote(io);
+    stream.next_layer().inner().connect(remote);
+    Gate gate;
+    gate.hold = false;
+    stream.set_close_gate(&gate);
+    CHECK(stream.write_text_frame("one"));
+    CHECK(stream.batched_bytes() == 5);
+    const std::string close_frame("\x88\x02\x03\xe8", 4);
+    stream.async_write_some(net::buffer(close_frame), [](const beast::error_code&, std::size_t) {});
+    // The close is written: a reply or a push that comes after it is not.
+    CHECK_FALSE(stream.write_text_frame("two"));
+    CHECK_FALSE(stream.write_frame(std::string("\x81\x03two", 5)));
+    poll(io);
+    const auto data = remote.buffer().data();
+    CHECK(std::string(static_cast<const char*>(data.data()), data.size()) == std::string("\x81\x03one", 5) + close_frame);
+}
+
+TEST_CASE("a text frame's header takes the length in 7, 16 or 64 bits", "[gateway_stream][frame]") {
+    using portico::detail::text_frame_header;
+    CHECK(text_frame_header(0).view() == std::string("\x81\x00", 2));
+    CHECK(text_frame_header(125).view() == std::string("\x81\x7d", 2));
+    CHECK(text_frame_header(126).view() == std::string("\x81\x7e\x00\x7e", 4));
+    CHECK(text_frame_header(65535).view() == std::string("\x81\x7e\xff\xff", 4));
+    CHECK(text_frame_header(65536).view() == std::string("\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));
+}
+
+TEST_CASE("a push framed once reads, in each form, as the message formatted for one subscriber",
+          "[gateway_stream][frame]") {
+    portico::EngineReply reply{0, "", portico::Reply::json(R"({"total":9})"), portico::ReplyPart::push};
+    reply.channel = "table/room1";
+    reply.offset = 43;
+    portico::SharedPush push(reply);
+    const portico::ReplyContext envelope{portico::MessageForm::envelope, "7", "table"};
+    const portico::ReplyContext shorthand{portico::MessageForm::shorthand, "", "table"};
+    for (const auto* context : {&envelope, &shorthand, &envelope}) {
+        const std::string text = portico::format_push(*context, "room1", 43, R"({"total":9})", 0);
+        const auto frame = push.frame(*context, "room1");
+        CHECK(frame.payload_bytes == text.size());
+        CHECK(frame.bytes == std::string(portico::detail::text_frame_header(text.size()).view()) + text);
+    }
 }

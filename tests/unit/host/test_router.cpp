@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,10 @@ public:
         received_.push_back({reply.request_id, reply.client_id, reply.reply.kind(), reply.reply.body(),
                              reply.reply.code(), reply.part, reply.channel, reply.offset});
     }
+    void on_pushes(std::span<portico::SharedPush> pushes) override {
+        batches_.push_back(pushes.size());
+        ClientConnection::on_pushes(pushes);
+    }
     void shut_down() override {
         ++shut_down_calls_;
         if (on_shut_down_) on_shut_down_();
@@ -80,6 +85,7 @@ public:
     }
 
     std::vector<Received> received_;
+    std::vector<std::size_t> batches_;  // how many pushes each on_pushes() brought
     std::vector<std::chrono::steady_clock::time_point> checked_at_;
     std::function<void()> on_check_;
     int shut_down_calls_ = 0;
@@ -578,4 +584,134 @@ TEST_CASE("a connection holds at most max_channels_per_client channels", "[route
     CHECK(ann->received_.back().code == "too_many_channels");
     CHECK(router.subscriber_count("table/more") == 0);
     CHECK(link.unused_ == std::vector<std::string>{"more"});
+}
+
+namespace {
+
+// One turn of the loop: every handler ready now, and those they post.
+void turn(portico::net::io_context& io) {
+    io.restart();  // a poll that ran out of work left it stopped
+    io.poll();
+}
+
+std::vector<std::uint64_t> push_offsets(const FakeConnection& connection) {
+    std::vector<std::uint64_t> offsets;
+    for (const auto& received : connection.received_)
+        if (received.part == portico::ReplyPart::push) offsets.push_back(received.offset);
+    return offsets;
+}
+
+}  // namespace
+
+TEST_CASE("pushes of one loop turn reach each subscriber together, at the end of the turn", "[router][channels][batch]") {
+    portico::net::io_context io;
+    Router router;
+    router.gather_pushes_on(io, std::chrono::milliseconds(0));
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.add_client("bob", bob);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "bob", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "bob", "table/r2"));
+    for (std::uint64_t offset = 1; offset <= 3; ++offset)
+        router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", offset));
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r2", 7));
+    CHECK(push_offsets(*ann).empty());  // held for the end of the turn
+    turn(io);
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{1, 2, 3});
+    CHECK(push_offsets(*bob) == std::vector<std::uint64_t>{1, 2, 3, 7});
+    CHECK(ann->batches_ == std::vector<std::size_t>{3});       // one visit for the three
+    CHECK(bob->batches_ == std::vector<std::size_t>{3, 1});    // and one per channel
+}
+
+TEST_CASE("held pushes reach a client before anything that came after them for it", "[router][channels][batch]") {
+    portico::net::io_context io;
+    Router router;
+    router.gather_pushes_on(io, std::chrono::milliseconds(0));
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    auto bob = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.add_client("bob", bob);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "bob", "table/r1"));
+
+    // ann's roll: published, then answered. ann sees the push first; bob
+    // gets it at the end of the turn, and so does ann again (its session
+    // knows it by its offset and drops it).
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 5));
+    router.on_reply(reply_for("ann", 9, R"({"total":4})"));
+    REQUIRE(ann->received_.size() == 3);
+    CHECK(ann->received_[1].part == portico::ReplyPart::push);
+    CHECK(ann->received_[2].request_id == 9);
+    CHECK(push_offsets(*bob).empty());
+    turn(io);
+    CHECK(push_offsets(*bob) == std::vector<std::uint64_t>{5});
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{5, 5});
+
+    // An unsubscription: what was published before it still reaches the client.
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 6));
+    router.on_reply(channel_part(portico::ReplyPart::unsubscribe, "ann", "table/r1"));
+    CHECK(ann->received_.back().part == portico::ReplyPart::unsubscribe);
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{5, 5, 6});
+    turn(io);
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{5, 5, 6});
+    CHECK(push_offsets(*bob) == std::vector<std::uint64_t>{5, 6});
+
+    // A channel closed for everyone: its last messages first.
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 7));
+    EngineReply closed{0, "", Reply::error("engine_lost", "gone"), portico::ReplyPart::unsubscribe};
+    closed.channel = "table/r1";
+    router.on_reply(closed);
+    REQUIRE(bob->received_.size() >= 2);
+    CHECK(bob->received_[bob->received_.size() - 2].offset == 7);
+    CHECK(bob->received_.back().code == "engine_lost");
+}
+
+TEST_CASE("pushes that come right after a batch wait push_batch for the next one", "[router][channels][batch]") {
+    portico::net::io_context io;
+    Router router;
+    router.gather_pushes_on(io, std::chrono::milliseconds(500));
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+
+    // The first after a quiet spell goes at the end of the turn.
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 1));
+    turn(io);
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{1});
+    // Right behind it: held until the window after that batch has passed.
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 2));
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", 3));
+    turn(io);
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{1});
+    io.restart();
+    io.run_for(std::chrono::seconds(5));  // ends when the timer's flush has run
+    CHECK(push_offsets(*ann) == std::vector<std::uint64_t>{1, 2, 3});
+    CHECK(ann->batches_ == std::vector<std::size_t>{1, 2});
+}
+
+TEST_CASE("past max_held_pushes the held pushes go at once", "[router][channels][batch]") {
+    portico::net::io_context io;
+    Router router;
+    router.gather_pushes_on(io, std::chrono::milliseconds(0));
+    FakeEngineLink link;
+    router.add_engine("table", link);
+    auto ann = std::make_shared<FakeConnection>();
+    router.add_client("ann", ann);
+    router.on_reply(channel_part(portico::ReplyPart::subscribe, "ann", "table/r1"));
+    for (std::uint64_t offset = 1; offset <= Router::max_held_pushes; ++offset)
+        router.on_reply(channel_part(portico::ReplyPart::push, "", "table/r1", offset));
+    CHECK(push_offsets(*ann).size() == Router::max_held_pushes);  // without the loop's help
+    // Pushes for a channel nobody here follows are not even held.
+    router.on_reply(channel_part(portico::ReplyPart::push, "", "table/nobody", 1));
+    turn(io);
+    CHECK(push_offsets(*ann).size() == Router::max_held_pushes);
+    router.abort_clients();
 }
