@@ -187,7 +187,29 @@ void Subprocess::send_signal(int signal) {
 }
 
 void Subprocess::kill() { send_signal(SIGKILL); }
-void Subprocess::stop() { send_signal(SIGSTOP); }
+void Subprocess::stop() {
+    if (try_reap()) return;
+    stopped_ = true;
+    ::kill(pid_, SIGSTOP);
+    // kill() returns once the signal is queued, not once the process has
+    // stopped: one thread takes the signal and only then stops the others,
+    // which on a busy machine may run on (answering requests) for a while.
+    // The parent hears of the group stop through waitpid(WUNTRACED).
+    const auto deadline = Clock::now() + 5s;
+    for (;;) {
+        int status = 0;
+        const pid_t got = ::waitpid(pid_, &status, WUNTRACED | WNOHANG);
+        if (got == pid_ && WIFSTOPPED(status)) return;
+        if (got == pid_) {  // it ended instead
+            status_ = status_from(status);
+            drain();
+            return;
+        }
+        if (got < 0 && errno != EINTR) return;
+        if (Clock::now() >= deadline) throw std::runtime_error("Subprocess: SIGSTOP did not stop " + program_);
+        std::this_thread::sleep_for(1ms);
+    }
+}
 void Subprocess::resume() { send_signal(SIGCONT); }
 void Subprocess::terminate() { send_signal(SIGTERM); }
 

@@ -53,7 +53,7 @@ public:
     // Sends a signal by PID; nothing once the child has been reaped.
     void send_signal(int signal);
     void kill();
-    void stop();       // SIGSTOP
+    void stop();       // SIGSTOP, and returns once every thread of it has stopped
     void resume();     // SIGCONT
     void terminate();  // SIGTERM
     // True while the child has not ended (reaping it if it has).
