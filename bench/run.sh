@@ -17,10 +17,10 @@
 #   engines  portico --role gateway with two portico --role engine
 #            processes on loopback (issue 3's topology), 32x8 and 1x1
 #   crowd    10,000 connections, each with one request in flight
-#   fanout   10,000 subscribers to one channel of the table plugin, one
-#            publisher (16 rolls in flight), then 16 publishers (4 each):
-#            deliveries per second, publish-to-delivery latency, and what
-#            was lost (portico-fanout)
+#   fanout   10,000 subscribers to one channel of the table plugin: one
+#            publisher (64 rolls in flight), 16 publishers (4 each), then one
+#            publisher at 5 and at 20 rolls a second: deliveries per second,
+#            publish-to-delivery latency, and what was lost (portico-fanout)
 # Every server started here is stopped by its PID when the script ends,
 # however it ends.
 set -euo pipefail
@@ -595,19 +595,24 @@ JSON
     if [ ! -x "$bin/portico-fanout" ]; then
         echo "run.sh: $bin/portico-fanout is missing: no fan-out run" >&2
     else
-        # One publisher's rolls are read one per pass of the gateway's loop,
-        # so it publishes at the pace of the loop; several publishers show
-        # what the fan-out itself can do.
-        for run in "1 16" "16 4"; do
+        # Publishers x rolls in flight [x rolls a second each]: one publisher
+        # as fast as its window lets it (the most one gateway core delivers),
+        # sixteen, then one at 5 and at 20 rolls a second: the latency of a
+        # push that does not queue behind the ones before it, and of one that
+        # sometimes does.
+        for run in "1 64" "16 4" "1 16 5" "1 16 20"; do
             set -- $run
+            rate="${3:-0}"
+            label="$1 x $2 publishing"
+            [ "$rate" != 0 ] && label="$1 x $2 at $rate/s"
             start_portico "$fanout_config" || { echo "run.sh: $portico_why" >&2; break; }
             out="$work/fanout.out"
             if timeout "$(bench_timeout "$seconds" | awk '{ print $1 + 120 }')" "${pin_bench[@]}" "$bin/portico-fanout" \
                 --url "$server_url" --subscribers "$fanout" --seconds "$seconds" --publishers "$1" --window "$2" \
-                >"$out" 2>"$work/fanout.err"; then
+                --rate "$rate" >"$out" 2>"$work/fanout.err"; then
                 line="$(grep -m 1 '^summary ' "$out")"
                 printf '   %-34s %s deliveries/s, p50 %s us, p99 %s us, lost %s (announced missed %s) over %s publishes\n' \
-                    "$fanout subscribers, $1 x $2 publishing" "$(field deliveries_per_s "$line")" "$(field p50_us "$line")" \
+                    "$fanout subscribers, $label" "$(field deliveries_per_s "$line")" "$(field p50_us "$line")" \
                     "$(field p99_us "$line")" "$(field lost "$line")" "$(field missed "$line")" "$(field publishes "$line")"
             else
                 echo "run.sh: portico-fanout failed: $(tail -n 3 "$work/fanout.err") $(cat "$out")" >&2

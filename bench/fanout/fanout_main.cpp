@@ -3,11 +3,13 @@
 // publish-to-delivery latency and whatever was lost.
 //
 //   portico-fanout --url ws://127.0.0.1:PORT/ws [--subscribers N] [--seconds S]
-//                  [--publishers P] [--window K] [--room NAME] [--expr EXPR]
+//                  [--publishers P] [--window K] [--rate R] [--room NAME] [--expr EXPR]
 //
 // Every subscriber sends "table watch ROOM"; once all follow it, each
 // publisher (seated as "pI") sends "table roll ROOM EXPR" with K requests
-// in flight for S seconds. The table plugin must run with one worker, so a
+// in flight for S seconds: as fast as the replies come (the most the
+// gateway delivers), or with --rate, R rolls a second each, never more
+// than K in flight (the latency of a load the gateway keeps up with). The table plugin must run with one worker, so a
 // publisher's rolls are published in the order it sent them: the j-th timed
 // roll a subscriber sees from "pI" is the j-th that pI sent, and its
 // delivery latency is from the moment it was sent (the request's trip
@@ -42,6 +44,7 @@ struct Options {
     double seconds = 5;
     int window = 4;
     std::size_t publishers = 1;
+    double rate = 0;  // rolls a second per publisher; 0: as fast as the window allows
     std::string room = "fanout";
     std::string expr = "1d6";
 };
@@ -61,7 +64,8 @@ std::optional<std::uint64_t> number_after(std::string_view text, std::string_vie
 
 class FanoutRun {
 public:
-    explicit FanoutRun(Options options) : options_(std::move(options)), timer_(ioc_), scratch_(256 * 1024) {}
+    explicit FanoutRun(Options options)
+        : options_(std::move(options)), timer_(ioc_), pacer_(ioc_), scratch_(256 * 1024) {}
 
     int run()
     {
@@ -235,28 +239,63 @@ private:
         started_ = Clock::now();
         stop_at_ = started_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.seconds));
         timer_.cancel();
+        if (options_.rate > 0) {
+            next_tick_ = started_;
+            pace();
+            return;
+        }
         for (std::size_t i = 0; i < publishers_.size(); ++i)
             top_up(i);
     }
 
+    // Past the timed seconds: no more rolls; done once every push is in.
+    bool publishing_over()
+    {
+        if (Clock::now() < stop_at_)
+            return false;
+        if (!publishing_done_) {
+            publishing_done_ = true;
+            pacer_.cancel();
+            arm_deadline(std::chrono::seconds(15), "deliveries still missing 15 s after the last publish");
+        }
+        if (deliveries_ + gaps_ >= publishes() * options_.subscribers)
+            finish();
+        return true;
+    }
+
+    void send_timed_roll(std::size_t publisher)
+    {
+        Publisher& p = publishers_[publisher];
+        p.send_times.push_back(Clock::now());
+        ++p.in_flight;
+        send_roll(publisher);
+    }
+
     void top_up(std::size_t publisher)
     {
-        const auto now = Clock::now();
-        if (now >= stop_at_) {
-            if (!publishing_done_) {
-                publishing_done_ = true;
-                arm_deadline(std::chrono::seconds(15), "deliveries still missing 15 s after the last publish");
-            }
-            if (deliveries_ + gaps_ >= publishes() * options_.subscribers)
-                finish();
+        if (publishing_over() || options_.rate > 0)
             return;
-        }
-        Publisher& p = publishers_[publisher];
-        while (p.in_flight < options_.window) {
-            p.send_times.push_back(Clock::now());
-            ++p.in_flight;
-            send_roll(publisher);
-        }
+        while (publishers_[publisher].in_flight < options_.window)
+            send_timed_roll(publisher);
+    }
+
+    // --rate: each tick, every publisher with room in its window rolls once.
+    // Ticks are due on a fixed schedule, so a late one does not slow the rate.
+    void pace()
+    {
+        if (publishing_over())
+            return;
+        for (std::size_t i = 0; i < publishers_.size(); ++i)
+            if (publishers_[i].in_flight < options_.window)
+                send_timed_roll(i);
+            else
+                ++skipped_;
+        next_tick_ += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / options_.rate));
+        pacer_.expires_at(next_tick_);
+        pacer_.async_wait([this](error_code ec) {
+            if (!ec)
+                pace();
+        });
     }
 
     // ---- the end ----
@@ -288,6 +327,7 @@ private:
     void stop()
     {
         timer_.cancel();
+        pacer_.cancel();
         for (auto& client : subscribers_)
             client->close();
         for (auto& publisher : publishers_)
@@ -306,7 +346,7 @@ private:
         const std::uint64_t expected_total = publishes() * options_.subscribers;
         const std::uint64_t lost = expected_total > deliveries_ ? expected_total - deliveries_ : 0;
         std::printf("summary subscribers=%zu publishers=%zu publishes=%zu deliveries=%llu seconds=%.2f deliveries_per_s=%.0f "
-                    "p50_us=%.1f p99_us=%.1f max_us=%.1f lost=%llu gaps=%llu missed=%llu%s%s\n",
+                    "p50_us=%.1f p99_us=%.1f max_us=%.1f lost=%llu gaps=%llu missed=%llu skipped=%llu%s%s\n",
                     options_.subscribers, publishers_.size(), publishes(), static_cast<unsigned long long>(deliveries_),
                     elapsed,
                     elapsed > 0 ? static_cast<double>(deliveries_) / elapsed : 0.0,
@@ -314,13 +354,16 @@ private:
                     static_cast<double>(latency_.value_at_percentile(99)) / 1e3,
                     static_cast<double>(latency_.max()) / 1e3, static_cast<unsigned long long>(lost),
                     static_cast<unsigned long long>(gaps_), static_cast<unsigned long long>(announced_missed_),
-                    error_.empty() ? "" : " error=", error_.empty() ? "" : error_.c_str());
+                    static_cast<unsigned long long>(skipped_), error_.empty() ? "" : " error=", error_.empty() ? "" : error_.c_str());
         return error_.empty() ? 0 : 1;
     }
 
     Options options_;
     net::io_context ioc_{1};
     net::steady_timer timer_;
+    net::steady_timer pacer_;  // --rate's ticks
+    Clock::time_point next_tick_;
+    std::uint64_t skipped_ = 0;  // --rate: ticks on which a publisher's window was full
     std::vector<char> scratch_;
     WsUrl url_;
     tcp::endpoint endpoint_;
@@ -341,9 +384,11 @@ private:
 int usage(int code)
 {
     std::cerr << "usage: portico-fanout --url ws://HOST:PORT/PATH [--subscribers N] [--seconds S]\n"
-                 "                      [--publishers P] [--window K] [--room NAME] [--expr EXPR]\n"
+                 "                      [--publishers P] [--window K] [--rate R] [--room NAME] [--expr EXPR]\n"
                  "N subscribers (default 10000) join one table room; P publishers (default 1) roll EXPR\n"
-                 "(default 1d6) there, each with K (default 4) requests in flight, for S seconds (default 5).\n"
+                 "(default 1d6) there, each with K (default 4) requests in flight, for S seconds (default 5);\n"
+                 "with --rate, each rolls R times a second (at most K in flight; 'skipped' counts the ticks\n"
+                 "its window was full).\n"
                  "The table plugin must run with one worker. Prints one summary line.\n";
     return code;
 }
@@ -368,6 +413,7 @@ int main(int argc, char** argv)
             else if (arg == "--seconds") options.seconds = std::stod(value);
             else if (arg == "--window") options.window = std::stoi(value);
             else if (arg == "--publishers") options.publishers = std::stoul(value);
+            else if (arg == "--rate") options.rate = std::stod(value);
             else if (arg == "--room") options.room = value;
             else if (arg == "--expr") options.expr = value;
             else return usage(2);
@@ -377,7 +423,7 @@ int main(int argc, char** argv)
         }
     }
     if (options.url.empty() || options.subscribers == 0 || options.window < 1 || options.publishers == 0 ||
-        options.publishers > 1000 || !(options.seconds > 0))
+        options.publishers > 1000 || !(options.seconds > 0) || !(options.rate >= 0) || options.rate > 1e6)
         return usage(2);
     FanoutRun run(options);
     return run.run();
