@@ -1,5 +1,5 @@
 #pragma once
-// One plugin's channels, on the engine side (plugin API 1.2: Channels and
+// One plugin's channels, on the engine side (plugin API 1.3: Channels and
 // RequestStream::subscribe). The hub gives each message of a channel the
 // next offset, keeps the channel's last messages for clients that come back,
 // and hands every message to every sink that serves gateways: each gateway

@@ -258,6 +258,11 @@ std::string format_event(const ReplyContext& context, std::string_view event_jso
     if (context.form == MessageForm::shorthand) {
         std::string out = "event: ";
         out += event_json;
+        if (dropped > 0) {
+            out += " (dropped ";
+            out += std::to_string(dropped);
+            out += ')';
+        }
         return out;
     }
     std::string out;

@@ -66,7 +66,8 @@ std::string format_rate_limited(const ReplyContext& context, std::uint64_t retry
 // A reply built from what an engine sent (result or error).
 std::string format_engine_reply(const ReplyContext& context, const Reply& reply);
 // A progress event of a request still pending: {"id":7,"plugin":"odds","event":{...}}
-// with "dropped":N when N events before it were dropped; shorthand: "event: {...}".
+// with "dropped":N when N events before it were dropped; shorthand: "event: {...}",
+// then " (dropped N)".
 std::string format_event(const ReplyContext& context, std::string_view event_json, std::uint32_t dropped = 0);
 
 // A channel's side of the session. `context`: the form and plugin of the

@@ -184,6 +184,7 @@ void WebSocketSession<NextLayer>::handle_message(std::string_view text) {
         return;
     }
     ClientRequest& request = *parsed.request;
+    last_form_ = request.context.form;
     if (state_ == State::draining) {
         reject(request.context, "shutting_down", "the gateway is shutting down");
         return;
@@ -322,8 +323,11 @@ void WebSocketSession<NextLayer>::on_granted(const EngineReply& grant) {
     Subscription& subscription = found != subscriptions_->end() ? *found : subscriptions_->emplace_back();
     const PendingRequest* request = pending_.find(grant.request_id);
     subscription.key = grant.channel;
+    // A grant whose request was answered already (it timed out, or was
+    // cancelled) still subscribes: the plugin decided. Its frames carry no
+    // id, in the form the client used last.
     subscription.context = request ? request->context
-                                   : ReplyContext{MessageForm::envelope, std::string(), grant.channel.substr(0, slash)};
+                                   : ReplyContext{last_form_, std::string(), grant.channel.substr(0, slash)};
     subscription.counters = request ? request->meter.counters : nullptr;
     subscription.missed = 0;
 

@@ -196,6 +196,7 @@ private:
     bool awaiting_pong_ = false;
     bool ping_in_flight_ = false;
     bool write_posted_ = false;  // a do_write() is queued
+    MessageForm last_form_ = MessageForm::envelope;  // of the client's latest request: for a late grant
 
     PendingRequests pending_;
     std::uint64_t plugins_used_ = 0;  // PluginRoute::bit of each plugin sent a request: told client_gone()

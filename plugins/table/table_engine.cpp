@@ -12,7 +12,7 @@ using nlohmann::json;
 
 portico::Channels& channels_of(const portico::EngineContext& context) {
     if (context.channels == nullptr)
-        throw std::invalid_argument("table: the host gives no channels (it needs plugin API 1.2 or later)");
+        throw std::invalid_argument("table: the host gives no channels (it needs plugin API 1.3 or later)");
     return *context.channels;
 }
 
@@ -56,7 +56,7 @@ portico::Reply TableEngine::join(const portico::Request& request, const Join& co
             return portico::Reply::error("table_full", "table: " + command.room + " has all " +
                                                            std::to_string(settings_.max_seats) + " seats taken");
         case Seating::JoinResult::too_many_rooms:
-            return portico::Reply::error("overloaded", "table: all " + std::to_string(settings_.max_rooms) +
+            return portico::Reply::error("too_many_rooms", "table: all " + std::to_string(settings_.max_rooms) +
                                                            " rooms are in use");
         case Seating::JoinResult::seated:
         case Seating::JoinResult::already_seated: break;

@@ -1,5 +1,5 @@
 #pragma once
-// The table plugin: a shared dice table (plugin API 1.2 channels). Each room
+// The table plugin: a shared dice table (plugin API 1.3 channels). Each room
 // is a channel of the plugin; "table join" seats the caller, subscribes it to
 // the room's channel and announces it there; "table roll" rolls with the dice
 // grammar and limits and publishes the roll to everyone at the room, the

@@ -667,6 +667,8 @@ TEST_CASE("format_event: an event carries the request's id and plugin, never \"o
     CHECK(keys_of(dropped) == std::set<std::string>{"id", "plugin", "event", "dropped"});
     CHECK(dropped.at("dropped") == 5);
     CHECK(portico::format_event(shorthand_context("odds"), R"({"samples":2000})") == R"(event: {"samples":2000})");
+    // Shorthand says what was dropped too, as a push says what was missed.
+    CHECK(portico::format_event(shorthand_context("odds"), "[1,2]", 5) == "event: [1,2] (dropped 5)");
 }
 
 TEST_CASE("channel frames: subscribed, pushes and unsubscribed, in both forms", "[client_message][format][channels]") {

@@ -218,7 +218,7 @@ TEST_CASE("the engine refuses what a table cannot do", "[table][engine]") {
     RecordingStream ann, bob;
     REQUIRE(table.call("c-ann", "join r1 ann", ann).ok());
     CHECK(table.call("c-bob", "join r1 bob", bob).code() == "table_full");
-    CHECK(table.call("c-bob", "join r2 bob", bob).code() == "overloaded");
+    CHECK(table.call("c-bob", "join r2 bob", bob).code() == "too_many_rooms");
     CHECK(table.call("c-bob", "join r1 ann", bob).code() == "name_taken");
     CHECK(bob.subscribed.empty());  // refused: no channel granted
     // A plain zmq client has no connection to seat.
