@@ -9,7 +9,8 @@
 // publisher (seated as "pI") sends "table roll ROOM EXPR" with K requests
 // in flight for S seconds: as fast as the replies come (the most the
 // gateway delivers), or with --rate, R rolls a second each, never more
-// than K in flight (the latency of a load the gateway keeps up with). The table plugin must run with one worker, so a
+// than K in flight (the latency of a load the gateway keeps up with).
+// The table plugin must run with one worker, so a
 // publisher's rolls are published in the order it sent them: the j-th timed
 // roll a subscriber sees from "pI" is the j-th that pI sent, and its
 // delivery latency is from the moment it was sent (the request's trip

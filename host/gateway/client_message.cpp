@@ -254,15 +254,33 @@ std::string format_rate_limited(const ReplyContext& context, std::uint64_t retry
     return out;
 }
 
+namespace {
+
+// What the client lost before this message (events dropped, pushes missed),
+// when anything: " (WORD N)" after a shorthand message, ',"WORD":N' in an envelope.
+void append_lost_count(std::string& out, MessageForm form, std::string_view word, std::uint64_t count) {
+    if (count == 0) return;
+    if (form == MessageForm::shorthand) {
+        out += " (";
+        out += word;
+        out += ' ';
+        out += std::to_string(count);
+        out += ')';
+        return;
+    }
+    out += ",\"";
+    out += word;
+    out += "\":";
+    out += std::to_string(count);
+}
+
+}  // namespace
+
 std::string format_event(const ReplyContext& context, std::string_view event_json, std::uint32_t dropped) {
     if (context.form == MessageForm::shorthand) {
         std::string out = "event: ";
         out += event_json;
-        if (dropped > 0) {
-            out += " (dropped ";
-            out += std::to_string(dropped);
-            out += ')';
-        }
+        append_lost_count(out, context.form, "dropped", dropped);
         return out;
     }
     std::string out;
@@ -270,10 +288,7 @@ std::string format_event(const ReplyContext& context, std::string_view event_jso
     append_head(out, context);
     out += "\"event\":";
     out += event_json;  // checked by the endpoint: one JSON value
-    if (dropped > 0) {
-        out += ",\"dropped\":";
-        out += std::to_string(dropped);
-    }
+    append_lost_count(out, context.form, "dropped", dropped);
     out += '}';
     return out;
 }
@@ -338,11 +353,7 @@ std::string format_push(const ReplyContext& context, std::string_view channel, s
         out += std::to_string(offset);
         out += ": ";
         out += data_json;
-        if (missed > 0) {
-            out += " (missed ";
-            out += std::to_string(missed);
-            out += ')';
-        }
+        append_lost_count(out, context.form, "missed", missed);
         return out;
     }
     append_channel_head(out, context, channel, false);
@@ -350,10 +361,7 @@ std::string format_push(const ReplyContext& context, std::string_view channel, s
     out += std::to_string(offset);
     out += ",\"data\":";
     out += data_json;  // checked by the engine's hub: one JSON value
-    if (missed > 0) {
-        out += ",\"missed\":";
-        out += std::to_string(missed);
-    }
+    append_lost_count(out, context.form, "missed", missed);
     out += '}';
     return out;
 }

@@ -188,9 +188,8 @@ void Subprocess::send_signal(int signal) {
 
 void Subprocess::kill() { send_signal(SIGKILL); }
 void Subprocess::stop() {
-    if (try_reap()) return;
-    stopped_ = true;
-    ::kill(pid_, SIGSTOP);
+    send_signal(SIGSTOP);
+    if (status_) return;  // it had ended already
     // kill() returns once the signal is queued, not once the process has
     // stopped: one thread takes the signal and only then stops the others,
     // which on a busy machine may run on (answering requests) for a while.
